@@ -1,0 +1,1 @@
+"""GLOV: LLMs as implicit optimizers of vision-language prompts."""

@@ -1,0 +1,35 @@
+"""Prompt templates with exactly one class slot, filled without str.format.
+
+Templates come from an LLM, i.e. untrusted text: `str.format` on them would
+evaluate fields such as `{0.__class__}`. The canonical slot is the literal `{}`
+and filling is a plain string replacement.
+"""
+
+SLOT = "{}"
+
+
+class TemplateError(ValueError):
+    """A template that does not have exactly one `{}` slot and no other braces."""
+
+
+def validate_template(template: str) -> str:
+    """Return the template if it has exactly one `{}` and no other brace."""
+    if not template or not template.strip():
+        raise TemplateError("template is empty")
+    if template.count(SLOT) != 1:
+        raise TemplateError(f"template must contain exactly one '{{}}' slot: {template!r}")
+    rest = template.replace(SLOT, "")
+    if "{" in rest or "}" in rest:
+        raise TemplateError(f"template has braces besides its '{{}}' slot: {template!r}")
+    return template
+
+
+def fill(template: str, classname: str) -> str:
+    """Put `classname` into the template's single slot (no format evaluation)."""
+    validate_template(template)
+    return template.replace(SLOT, classname, 1)
+
+
+def fill_all(template: str, classnames: list[str]) -> list[str]:
+    validate_template(template)
+    return [template.replace(SLOT, name, 1) for name in classnames]
