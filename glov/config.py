@@ -82,6 +82,8 @@ class SearchConfig(Section):
     max_template_chars: int = Field(200, ge=10)
     # LLM-OPT lists this many random pool templates besides its top/bottom 3.
     llm_opt_random: int = Field(3, ge=0)
+    # Further methods run on the same seed and compared in the report.
+    compare_with: list[Literal["glov", "glov-noguide", "llm-opt"]] = Field(default_factory=list)
 
 
 class GuidanceConfig(Section):

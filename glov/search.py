@@ -1,0 +1,112 @@
+"""The GLOV optimisation loop in one process (paper Alg. 1).
+
+Per arm: step 0 scores the seed template; every later step builds the
+meta-prompt from the history, samples K candidates (steered for `glov` once
+guidance is on), scores them and ranks them into the history. Each finished
+step is appended to the run directory before the next starts, so an
+interrupted run resumes at the next step and never redoes a finished one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from glov import stages
+from glov.arms import Arm, arms_for
+from glov.config import GlovConfig
+from glov.databundle import DataBundle, prepare_bundle
+from glov.rundir import RunDir
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir(cfg: GlovConfig) -> Path:
+    return Path(cfg.run.cache_dir).expanduser()
+
+
+def load_or_prepare_data(cfg: GlovConfig, run: RunDir) -> DataBundle:
+    if run.has("data.json"):
+        return DataBundle.from_json(run.read_json("data.json"))
+    bundle = prepare_bundle(cfg.data, cache_dir(cfg))
+    run.write_json("data.json", bundle.to_json())
+    return bundle
+
+
+class Models:
+    """Loads the VLM scorer and the optimizer LLM once, on first use."""
+
+    def __init__(self, cfg: GlovConfig, scorer=None, llm=None):
+        self.cfg = cfg
+        self._scorer = scorer
+        self._llm = llm
+        self.vectors: dict = {}
+
+    @property
+    def scorer(self):
+        if self._scorer is None:
+            from glov.vlm.clip import ClipScorer
+
+            self._scorer = ClipScorer(self.cfg.vlm, cache_dir(self.cfg))
+        return self._scorer
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            from glov.llm.loader import load_llm
+
+            self._llm = load_llm(self.cfg.llm, cache_dir(self.cfg))
+        return self._llm
+
+
+def run_step(cfg: GlovConfig, models: Models, data: DataBundle, state: stages.ArmState) -> dict:
+    step = state.next_step
+    if step == 0:
+        generation = stages.seed_generation(cfg)
+    else:
+        generation = stages.generate(
+            cfg, models.llm, state, step, data.name, data.description, models.vectors
+        )
+    t0 = time.perf_counter()
+    fitnesses = stages.evaluate(models.scorer, generation.templates, data.fitness, data.classnames)
+    return stages.rank(cfg, state, step, generation, fitnesses, time.perf_counter() - t0)
+
+
+def run_arm(cfg: GlovConfig, run: RunDir, models: Models, data: DataBundle, arm: Arm, bar=None):
+    done = run.steps(arm.name)
+    state = stages.replay(arm, done, cfg.guidance.negative)
+    if done:
+        log.info("arm %s: resuming after step %d", arm.name, state.next_step - 1)
+    while state.next_step <= cfg.search.steps:
+        record = run_step(cfg, models, data, state)
+        run.append_step(arm.name, record)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(arm=arm.name, best=f"{record['best']['fitness']:.3f}")
+    return state
+
+
+def run_search(cfg: GlovConfig, run: RunDir, models: Models | None = None) -> dict:
+    """Run (or resume) every arm of the run, then the final evaluation and report."""
+    from glov.report import write_report
+
+    models = models or Models(cfg)
+    data = load_or_prepare_data(cfg, run)
+    arms = arms_for(cfg)
+    total = len(arms) * (cfg.search.steps + 1)
+    finished = sum(min(len(run.steps(a.name)), cfg.search.steps + 1) for a in arms)
+    bar = _progress(cfg, total, finished)
+    with bar if bar is not None else nullcontext():
+        for arm in arms:
+            run_arm(cfg, run, models, data, arm, bar)
+    return write_report(cfg, run, models.scorer, data)
+
+
+def _progress(cfg: GlovConfig, total: int, initial: int):
+    if not cfg.run.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc="GLOV steps", unit="step")
