@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines components: one thin wrapper per GLOV stage."""

@@ -1,0 +1,1 @@
+"""The GLOV Kubeflow pipeline (DAG), its compiler and submitter."""
