@@ -55,7 +55,7 @@ class Split:
         return h.hexdigest()
 
 
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def _file_digest(path: str) -> str:
@@ -65,7 +65,9 @@ def _file_digest(path: str) -> str:
         raise DataError(
             f"image {path} cannot be read: {exc.strerror}", "restore or remove the file"
         ) from None
-    memo = (path, st.st_size, st.st_mtime_ns)
+    # An in-place rewrite changes ctime and usually the inode (editors and
+    # atomic writers replace the file), so this memo key is safe in practice.
+    memo = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     if memo not in _DIGESTS:
         with open(path, "rb") as fh:
             _DIGESTS[memo] = hashlib.sha256(fh.read()).hexdigest()

@@ -1,0 +1,382 @@
+"""Zero-shot fitness of prompt templates with an open_clip dual encoder.
+
+GLOV scores every candidate template by the VLM's zero-shot top-1 accuracy on a
+small labelled split. Image features depend only on (model, weights, images,
+preprocessing), so they are computed once and cached on disk under a content
+key; scoring a template then costs one text-encoder pass over the class names
+plus one matrix product.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+import torch.nn.functional as F  # noqa: N812
+from open_clip.convert import convert_state_dict
+from safetensors.torch import load_file
+
+from glov.config import VLMConfig
+from glov.data import Split, load_image
+from glov.errors import DataError, ModelError
+from glov.templates import TemplateError, fill_all
+from glov.vlm.feature_cache import FeatureCache
+
+log = logging.getLogger(__name__)
+
+SHIPPED_CONFIGS = Path(__file__).parent / "model_configs"
+# Bump when the way features are computed changes, to orphan old cache entries.
+_FEATURE_VERSION = "glov-clip-image-features/1"
+# Prompts per text-encoder forward pass; bounds memory when many templates are batched.
+_TEXT_BATCH = 1024
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+
+
+def resolve_model_name(model: str) -> str:
+    """Register the model's config with open_clip if needed and return its registry name.
+
+    `model` is an open_clip model name, a shipped config name (glov-tiny-vit) or
+    a path to a model-config JSON (registered under the file's stem).
+    """
+    if model.endswith(".json") or Path(model).is_file():
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ModelError(
+                f"model config file {model} does not exist",
+                "give vlm.model an open_clip model name or the path to a model-config JSON",
+            )
+        _check_model_config(path)
+        open_clip.add_model_config(path)
+        return path.stem
+    if model not in open_clip.list_models():
+        # Shipped configs are registered lazily so importing glov has no side effects.
+        open_clip.add_model_config(SHIPPED_CONFIGS)
+    if model in open_clip.list_models():
+        return model
+    close = difflib.get_close_matches(model, open_clip.list_models(), n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise ModelError(
+        f"unknown VLM model {model!r}",
+        f"{hint}use a name from open_clip.list_models() or a path to a model-config JSON",
+    )
+
+
+def _check_model_config(path: Path) -> None:
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(
+            f"model config {path} is not readable JSON ({exc})", "fix or replace the file"
+        ) from None
+    keys = ("embed_dim", "vision_cfg", "text_cfg")
+    missing = [k for k in keys if not isinstance(cfg, dict) or k not in cfg]
+    if missing:
+        raise ModelError(
+            f"model config {path} lacks {', '.join(missing)}",
+            "write an open_clip model config (embed_dim, vision_cfg, text_cfg)",
+        )
+
+
+def pick_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ModelError(
+            f"vlm.device {spec!r} is not a device", "use auto, cpu or cuda[:N]"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(
+            f"vlm.device {spec!r} but no CUDA GPU is visible", "use vlm.device=auto or cpu"
+        )
+    return device
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _looks_like_path(pretrained: str) -> bool:
+    return "/" in pretrained or "\\" in pretrained or pretrained.endswith(_CHECKPOINT_SUFFIXES)
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Load a checkpoint file into a flat name->tensor dict, or raise ModelError."""
+    not_ckpt = ModelError(
+        f"{path} is not a model checkpoint",
+        "point vlm.pretrained at a .pt/.bin/.safetensors state dict saved from this model",
+    )
+    try:
+        if path.suffix == ".safetensors":
+            obj: Any = load_file(str(path), device="cpu")
+        else:
+            # weights_only: a checkpoint is data; never run pickled code from it.
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch/safetensors raise many types for "not a checkpoint"
+        raise not_ckpt from None
+    if isinstance(obj, torch.jit.ScriptModule):
+        obj = obj.state_dict()
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not obj:
+        raise not_ckpt
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+        raise not_ckpt
+    # Checkpoints saved from DistributedDataParallel prefix every key with "module.".
+    if all(k.startswith("module.") for k in obj):
+        obj = {k[len("module.") :]: v for k, v in obj.items()}
+    return dict(obj)
+
+
+def _load_checkpoint(model: torch.nn.Module, path: Path, model_name: str) -> None:
+    state = _read_state_dict(path)
+    state = convert_state_dict(model, state)
+    scale = getattr(model, "logit_scale", None)
+    if isinstance(scale, torch.Tensor) and "logit_scale" in state:
+        state["logit_scale"] = state["logit_scale"].reshape(scale.shape)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or shapes:
+        parts = []
+        groups = (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
+        for label, keys in groups:
+            if keys:
+                parts.append(f"{len(keys)} {label} (e.g. {', '.join(keys[:3])})")
+        raise ModelError(
+            f"checkpoint {path} does not match model {model_name!r}: {'; '.join(parts)}",
+            "use the checkpoint saved for this vlm.model, or set vlm.model to its architecture",
+        )
+    model.load_state_dict(state, strict=True)
+
+
+class ClipScorer:
+    """Zero-shot accuracy of prompt templates for one open_clip model."""
+
+    def __init__(self, cfg: VLMConfig, cache_dir: str | Path):
+        self.cfg = cfg
+        self.model_name = resolve_model_name(cfg.model)
+        self.device = pick_device(cfg.device)
+        self.random_weights = cfg.pretrained is None
+        self.cache = FeatureCache(Path(cache_dir).expanduser() / "features")
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self._memory: dict[str, torch.Tensor] = {}
+
+        model, preprocess, self.weights_id = self._build()
+        self.model = model.to(self.device).eval()
+        self.preprocess = preprocess
+        self.tokenizer = open_clip.get_tokenizer(self.model_name)
+        config = open_clip.get_model_config(self.model_name)
+        # The architecture is part of the model's identity: a config file edited
+        # in place keeps its name but computes different features.
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+        self.model_id = f"{self.model_name}#{digest[:16]}"
+        preprocess_cfg = getattr(self.model.visual, "preprocess_cfg", None)
+        self.preprocess_id = f"{preprocess!r}|{preprocess_cfg!r}"
+        if self.random_weights:
+            log.warning(
+                "VLM %s has randomly initialised weights (seed %d): accuracies are chance level",
+                self.model_name,
+                cfg.init_seed,
+            )
+
+    # -- model loading ---------------------------------------------------------------
+
+    def _random_model(self) -> tuple[torch.nn.Module, Any]:
+        # fork_rng: seeding must make the weights reproducible without resetting
+        # the caller's global RNG stream.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.cfg.init_seed)
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.model_name, pretrained=None, pretrained_text=False, device="cpu"
+            )
+        return model, preprocess
+
+    def _build(self) -> tuple[torch.nn.Module, Any, str]:
+        pretrained = self.cfg.pretrained
+        if pretrained is None:
+            model, preprocess = self._random_model()
+            return model, preprocess, f"random:{self.model_name}:{self.cfg.init_seed}"
+        path = Path(pretrained).expanduser()
+        if path.is_file():
+            model, preprocess = self._random_model()
+            _load_checkpoint(model, path, self.model_name)
+            return model, preprocess, f"sha256:{_sha256_file(path)}"
+        if _looks_like_path(pretrained):
+            raise ModelError(
+                f"checkpoint file {pretrained} does not exist",
+                "fix vlm.pretrained, or use an open_clip tag such as 'openai'",
+            )
+        return *self._tagged_model(pretrained), pretrained
+
+    def _tagged_model(self, tag: str) -> tuple[torch.nn.Module, Any]:
+        tags = open_clip.list_pretrained_tags_by_model(self.model_name)
+        if tag not in tags:
+            known = ", ".join(tags) if tags else "none"
+            raise ModelError(
+                f"model {self.model_name!r} has no pretrained tag {tag!r} (known tags: {known})",
+                "use a known tag, a local checkpoint file, "
+                "or vlm.pretrained=null for random weights",
+            )
+        # Weights trained with QuickGELU must run with it; open_clip only warns otherwise.
+        quick_gelu = bool(open_clip.get_pretrained_cfg(self.model_name, tag).get("quick_gelu"))
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self.model_name, pretrained=tag, force_quick_gelu=quick_gelu, device="cpu"
+            )
+        except Exception as exc:  # download/network errors come in many types
+            raise ModelError(
+                f"cannot load pretrained weights {self.model_name}/{tag}: {exc}",
+                "this machine may be offline: download the weights once and set "
+                "vlm.pretrained to the local checkpoint file (e.g. a copy fetched from s3)",
+            ) from None
+        return model, preprocess
+
+    # -- image features ----------------------------------------------------------------
+
+    def feature_key(self, split: Split) -> str:
+        parts = [_FEATURE_VERSION, self.model_id, self.weights_id, split.content_key()]
+        parts.append(self.preprocess_id)
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def image_features(self, split: Split) -> torch.Tensor:
+        """L2-normalised image features [N, D] of the split, cached in memory and on disk."""
+        if len(split) == 0:
+            raise DataError("the image split is empty", "give the dataset at least one image")
+        key = self.feature_key(split)
+        if key in self._memory:
+            self.cache_hits += 1
+            return self._memory[key]
+        feats = self.cache.get(key)
+        if feats is not None and not self._valid(feats, len(split)):
+            log.warning("feature cache entry %s has the wrong shape; recomputing", key)
+            feats = None
+        if feats is None:
+            self.cache_misses += 1
+            feats = self._compute_image_features(split)
+            self.cache.put(key, feats, {"model": self.model_id, "weights": self.weights_id})
+        else:
+            self.cache_hits += 1
+        feats = feats.to(self.device)
+        self._memory[key] = feats
+        return feats
+
+    def _valid(self, feats: torch.Tensor, n: int) -> bool:
+        dim = self._embed_dim()
+        return (
+            feats.dtype == torch.float32
+            and tuple(feats.shape) == (n, dim)
+            and bool(torch.isfinite(feats).all())
+        )
+
+    def _embed_dim(self) -> int:
+        return int(open_clip.get_model_config(self.model_name)["embed_dim"])
+
+    @torch.no_grad()
+    def _compute_image_features(self, split: Split) -> torch.Tensor:
+        out = []
+        bs = self.cfg.batch_size
+        for start in range(0, len(split), bs):
+            batch = [self.preprocess(load_image(p)) for p in split.paths[start : start + bs]]
+            images = torch.stack(batch).to(self.device)
+            out.append(self.model.encode_image(images, normalize=True).float().cpu())
+        return torch.cat(out)
+
+    # -- text side ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _encode_prompts(self, prompts: list[str]) -> torch.Tensor:
+        """L2-normalised text embeddings [len(prompts), D]."""
+        out = []
+        for start in range(0, len(prompts), _TEXT_BATCH):
+            tokens = self.tokenizer(prompts[start : start + _TEXT_BATCH]).to(self.device)
+            out.append(self.model.encode_text(tokens, normalize=True).float())
+        return torch.cat(out)
+
+    def _per_template(self, templates: Sequence[str], classnames: list[str]) -> torch.Tensor:
+        """Normalised embeddings [T, C, D] of every template filled with every class name."""
+        if not classnames:
+            raise DataError("no class names given", "give the dataset's class names")
+        if not templates:
+            raise DataError("no templates given", "give at least one template with a '{}' slot")
+        prompts: list[str] = []
+        for t in templates:
+            try:
+                prompts.extend(fill_all(t, classnames))
+            except TemplateError as exc:
+                raise DataError(str(exc), "templates need exactly one '{}' class slot") from None
+        emb = self._encode_prompts(prompts)
+        return emb.reshape(len(templates), len(classnames), -1)
+
+    def class_embeddings(
+        self, templates: str | Sequence[str], classnames: list[str]
+    ) -> torch.Tensor:
+        """Per class: mean of the normalised embeddings over templates, renormalised [C, D]."""
+        templates = _as_list(templates)
+        return F.normalize(self._per_template(templates, classnames).mean(dim=0), dim=-1)
+
+    # -- accuracy ----------------------------------------------------------------------
+
+    def _labels(self, split: Split, n_classes: int) -> torch.Tensor:
+        labels = torch.tensor(split.labels, dtype=torch.long, device=self.device)
+        if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
+            raise DataError(
+                f"split labels range over {int(labels.min())}..{int(labels.max())} "
+                f"but only {n_classes} class names were given",
+                "pass every class name of the dataset, in label order",
+            )
+        return labels
+
+    def predictions(
+        self, templates: str | Sequence[str], split: Split, classnames: list[str]
+    ) -> torch.Tensor:
+        """Predicted class index per image [N] with the ensemble of `templates`."""
+        weights = self.class_embeddings(templates, classnames)
+        return (self.image_features(split) @ weights.T).argmax(dim=-1).cpu()
+
+    def ensemble_accuracy(
+        self, templates: str | Sequence[str], split: Split, classnames: list[str]
+    ) -> float:
+        labels = self._labels(split, len(classnames))
+        preds = self.predictions(templates, split, classnames).to(self.device)
+        return float((preds == labels).float().mean())
+
+    def accuracy(self, template: str, split: Split, classnames: list[str]) -> float:
+        """Top-1 zero-shot accuracy in [0, 1] of one template (GLOV's fitness)."""
+        return self.accuracies([template], split, classnames)[0]
+
+    def accuracies(
+        self, templates: Sequence[str], split: Split, classnames: list[str]
+    ) -> list[float]:
+        """Accuracy of each template alone; all prompts share text-encoder passes."""
+        templates = _as_list(templates)
+        if not templates:
+            return []
+        labels = self._labels(split, len(classnames))
+        feats = self.image_features(split)
+        per_template = self._per_template(templates, classnames)  # [T, C, D]
+        result = []
+        for weights in per_template:  # one [N, C] product at a time bounds memory for large N
+            preds = (feats @ weights.T).argmax(dim=-1)
+            result.append(float((preds == labels).float().mean()))
+        return result
+
+
+def _as_list(templates: str | Sequence[str]) -> list[str]:
+    if isinstance(templates, str):
+        return [templates]
+    return list(templates)
