@@ -1,0 +1,286 @@
+"""RunMetrics -> real Pushgateway -> real Prometheus, read back with PromQL.
+
+One module-scoped scenario pushes four runs: run-a records every step in one
+process, run-b runs each step in its own "pod" (a fresh recorder), both at the
+same time; stalled-run stopped an hour ago; failing-run rejects every
+candidate and has a failing stage. Then the tests read values, every dashboard
+query and every alert expression back through the Prometheus HTTP API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from glov.metrics import FINAL_VARIANTS, RunMetrics
+from glov.sections import MetricsConfig
+
+RUNS = ("run-a", "run-b", "stalled-run", "failing-run")
+FINAL = {"best": 0.7, "top3": 0.72, "s_temp": 0.55, "ds_temp": 0.6}
+STEPS = {  # step -> (best, step fitness, generated, rejected, evaluated, tokens, seconds, norm)
+    1: (0.5, 0.5, 10, {"empty": 2, "duplicate": 1}, 7, 400, 2.0, 1.25),
+    2: (0.625, 0.6, 10, {"empty": 1, "too-long": 2}, 7, 500, 2.5, 1.5),
+}
+
+
+def recorder(stack, run: str, **kw: Any) -> RunMetrics:
+    cfg = MetricsConfig(pushgateway=stack.pushgateway.address, timeout_seconds=5)
+    ident = dict(pipeline="glov-kfp", method="glov", dataset="animal-mnist", model="ViT-B-32")
+    return RunMetrics(cfg, run=run, arm="glov-alpha1", **ident, **kw)
+
+
+def do_step(m: RunMetrics, step: int, scale: int = 1) -> None:
+    best, fit, gen, rej, ev, tok, sec, norm = STEPS[step]
+    for stage in ("generate", "evaluate", "rank"):
+        with m.stage(stage):
+            pass
+    m.record_step(
+        step,
+        best_fitness=best,
+        step_fitness=fit,
+        generated=gen * scale,
+        rejected={k: v * scale for k, v in rej.items()},
+        evaluated=ev * scale,
+        llm_tokens=tok,
+        llm_seconds=sec,
+        cache_hits=ev,
+        cache_misses=1,
+        steering_norm=norm,
+        gpu_peak_bytes=2**30,
+    )
+    assert m.push(step)
+
+
+def finish(m: RunMetrics) -> None:
+    with m.stage("final"):
+        m.record_final(FINAL)
+    assert m.push("final")
+
+
+def run_in_one_process(stack) -> None:
+    m = recorder(stack, "run-a")
+    with m.stage("data"):
+        pass
+    assert m.push("data")
+    for step in STEPS:
+        do_step(m, step)
+    finish(m)
+
+
+def run_pod_per_step(stack) -> None:
+    # scale=2 so the two runs' counts differ and an overwrite would show.
+    for step in STEPS:
+        do_step(recorder(stack, "run-b"), step, scale=2)
+    finish(recorder(stack, "run-b"))
+
+
+def run_stalled(stack) -> None:
+    do_step(recorder(stack, "stalled-run", clock=lambda: time.time() - 3600), 1)
+
+
+def run_failing(stack) -> None:
+    m = recorder(stack, "failing-run")
+    for step in (1, 2, 3):
+        m.record_step(
+            step,
+            best_fitness=0.3,
+            step_fitness=0.0,
+            generated=5,
+            rejected={"format-field": 5},
+            evaluated=0,
+            llm_tokens=100,
+            llm_seconds=1.0,
+            cache_hits=0,
+            cache_misses=0,
+            steering_norm=None,
+        )
+        assert m.push(step)
+    with pytest.raises(RuntimeError), m.stage("evaluate"):
+        raise RuntimeError("CUDA out of memory")
+    assert m.push(4)
+
+
+def run_retried(stack) -> None:
+    # A step pod fails, KFP retries it in a fresh pod: PUT replaces the group.
+    first = recorder(stack, "retried-run")
+    with pytest.raises(RuntimeError), first.stage("generate"):
+        raise RuntimeError("preempted")
+    assert first.push(1)
+    stack.wait_for('glov_stage_failures_total{run="retried-run"}')
+    do_step(recorder(stack, "retried-run"), 1)
+
+
+@pytest.fixture(scope="module")
+def pushed(stack):
+    errors: list[BaseException] = []
+
+    def guarded(fn):
+        def target():
+            try:
+                fn(stack)
+            except BaseException as exc:
+                errors.append(exc)
+
+        return threading.Thread(target=target)
+
+    threads = [guarded(run_in_one_process), guarded(run_pod_per_step)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    run_stalled(stack)
+    run_retried(stack)
+    run_failing(stack)  # last: once Prometheus has it, it has everything before it
+    assert stack.wait_for('glov_stage_failures_total{run="failing-run"}')
+    return stack
+
+
+def value(stack, expr: str) -> float:
+    result = stack.query(expr)
+    assert len(result) == 1, (expr, result)
+    return float(result[0]["value"][1])
+
+
+def by_run(result: list[dict]) -> dict[str, float]:
+    return {r["metric"]["run"]: float(r["value"][1]) for r in result}
+
+
+def test_values_read_back_through_prometheus(pushed):
+    for run, scale in (("run-a", 1), ("run-b", 2)):
+        sel = f'run="{run}"'
+        assert value(pushed, f"max(glov_best_fitness_ratio{{{sel}}})") == 0.625
+        assert value(pushed, f"sum(glov_candidates_generated_total{{{sel}}})") == 20 * scale
+        assert value(pushed, f'sum(glov_candidates_rejected_total{{{sel},reason="empty"}})') == (
+            3 * scale
+        )
+        assert value(pushed, f"sum(glov_candidates_evaluated_total{{{sel}}})") == 14 * scale
+        assert value(pushed, f"sum(glov_steps_completed_total{{{sel}}})") == 2
+        assert value(pushed, f"sum(glov_llm_generated_tokens_total{{{sel}}})") == 900
+        for variant in FINAL_VARIANTS:
+            acc = value(pushed, f'glov_final_accuracy_ratio{{{sel},variant="{variant}"}}')
+            assert acc == FINAL[variant]
+
+
+def test_push_groups_and_honor_labels(pushed):
+    groups = pushed.query('count by (job, run, arm, step) (glov_current_step{run="run-a"})')
+    steps = {g["metric"]["step"] for g in groups}
+    assert steps == {"1", "2", "final"}
+    # honor_labels kept the pushed job; nothing was renamed to exported_*.
+    assert {g["metric"]["job"] for g in groups} == {"glov"}
+    assert not pushed.query('{__name__=~"glov_.*", exported_job!=""}')
+    # Each step group carries its own step's counts only (the data group was
+    # pushed before any candidate series existed).
+    per_step = pushed.query('glov_candidates_generated_total{run="run-a"}')
+    counts = {r["metric"]["step"]: float(r["value"][1]) for r in per_step}
+    assert counts == {"1": 10, "2": 10, "final": 0}
+
+
+def test_retried_step_replaces_the_failed_attempt(pushed):
+    assert pushed.query('glov_current_step{run="retried-run", step="1"}')
+    assert not pushed.query('glov_stage_failures_total{run="retried-run"}')
+
+
+# -- dashboard ---------------------------------------------------------------
+
+VARIABLES = {
+    "run": "|".join(RUNS),  # what Grafana sends for a multi-select
+    "method": ".*",
+    "dataset": ".*",
+    "stale_minutes": "15",
+    "__rate_interval": "1m",
+    "__interval": "1m",
+    "__range": "1h",
+}
+
+
+def substitute(expr: str, variables: dict[str, str] = VARIABLES) -> str:
+    def repl(m: re.Match) -> str:
+        return variables[m.group(1) or m.group(2)]
+
+    out = re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", repl, expr)
+    assert "$" not in out, out
+    return out
+
+
+def dashboard(monitoring_dir: Path) -> dict:
+    return json.loads((monitoring_dir / "grafana-dashboard.json").read_text())
+
+
+def dashboard_targets(monitoring_dir: Path) -> list[tuple[str, str]]:
+    return [
+        (p["title"], t["expr"])
+        for p in dashboard(monitoring_dir)["panels"]
+        for t in p.get("targets", [])
+    ]
+
+
+def test_every_dashboard_query_returns_data(pushed, monitoring_dir):
+    targets = dashboard_targets(monitoring_dir)
+    assert len(targets) >= 12
+    empty = [(title, expr) for title, expr in targets if not pushed.query(substitute(expr))]
+    assert not empty, empty
+
+
+def test_dashboard_variables_resolve(pushed, monitoring_dir):
+    for var in dashboard(monitoring_dir)["templating"]["list"]:
+        if var["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
+        assert match, var["query"]
+        values = pushed.label_values(match.group(2), substitute(match.group(1)))
+        assert values, var["name"]
+        if var["name"] == "run":
+            assert set(RUNS) <= set(values)
+
+
+def test_newest_step_panel_shows_the_newest_step(pushed, monitoring_dir):
+    title = "Fitness (best so far and current step)"
+    best_expr, step_expr = [e for t, e in dashboard_targets(monitoring_dir) if t == title]
+    only_a = {**VARIABLES, "run": "run-a"}
+    assert by_run(pushed.query(substitute(best_expr, only_a))) == {"run-a": 0.625}
+    # Step 2's fitness (0.6), though step 1's group (0.5) is still in the gateway.
+    assert by_run(pushed.query(substitute(step_expr, only_a))) == {"run-a": 0.6}
+
+
+def test_stale_runs_panel_lists_only_the_stalled_run(pushed, monitoring_dir):
+    (expr,) = [e for t, e in dashboard_targets(monitoring_dir) if t.startswith("Stale runs")]
+    assert set(by_run(pushed.query(substitute(expr)))) == {"stalled-run"}
+
+
+# -- alert rules -------------------------------------------------------------
+
+
+def alert_rules(monitoring_dir: Path) -> list[dict]:
+    doc = yaml.safe_load((monitoring_dir / "rules" / "glov-alerts.yml").read_text())
+    return [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+
+
+EXPECTED_FIRING = {
+    "GlovRunStalled": {"stalled-run"},
+    "GlovCandidatesAllRejected": {"failing-run"},
+    "GlovStageFailing": {"failing-run"},
+}
+
+
+def test_every_alert_expression_fires_on_exactly_the_bad_runs(pushed, monitoring_dir):
+    rules = alert_rules(monitoring_dir)
+    assert {r["alert"] for r in rules} == set(EXPECTED_FIRING)
+    for rule in rules:
+        result = pushed.query(rule["expr"])
+        assert set(by_run(result)) == EXPECTED_FIRING[rule["alert"]], rule["alert"]
+
+
+def test_prometheus_loaded_the_rules_and_they_are_pending(pushed):
+    # Rules evaluate every second; wait until all three have gone pending.
+    pending = 'count by (alertname) (ALERTS{alertstate="pending"})'
+    pushed.wait_for(f"count({pending}) >= {len(EXPECTED_FIRING)}", timeout=15)
+    alerts = pushed.query(pending)
+    assert {a["metric"]["alertname"] for a in alerts} == set(EXPECTED_FIRING)
