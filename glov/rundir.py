@@ -72,7 +72,7 @@ class RunDir:
         force: bool = False,
     ) -> tuple[RunDir, GlovConfig]:
         """Create the run, or reopen it for `resume`; returns the config to use."""
-        run = cls(open_store(root).child(run_id), run_id)
+        run = cls(open_store(root, cfg.store).child(run_id), run_id)
         exists = run.store.exists("config.yaml")
         if exists and force:
             for key in run.store.list():

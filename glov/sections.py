@@ -71,11 +71,25 @@ _K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
 class TaskResources(_Section):
     """Requests of one kind of pipeline task (pipelines/ applies them at compile time)."""
 
-    cpu: str = Field("1", pattern=_CPU_QUANTITY)
-    memory: str = Field("2Gi", pattern=_MEMORY_QUANTITY)
+    cpu: str = Field("500m", pattern=_CPU_QUANTITY)
+    memory: str = Field("1Gi", pattern=_MEMORY_QUANTITY)
     # Accelerators of pipeline.accelerator_type per pod; 0 runs the task without
     # one (then no GPU node selector or tolerations either).
     accelerators: int = Field(0, ge=0, le=16)
+
+
+# One class per task kind so that overriding one field (pipeline.llm_task.memory=40Gi)
+# keeps that kind's other defaults.
+class LLMTaskResources(TaskResources):
+    cpu: str = Field("4", pattern=_CPU_QUANTITY)
+    memory: str = Field("32Gi", pattern=_MEMORY_QUANTITY)
+    accelerators: int = Field(1, ge=0, le=16)
+
+
+class VLMTaskResources(TaskResources):
+    cpu: str = Field("4", pattern=_CPU_QUANTITY)
+    memory: str = Field("16Gi", pattern=_MEMORY_QUANTITY)
+    accelerators: int = Field(1, ge=0, le=16)
 
 
 class Toleration(_Section):
@@ -108,15 +122,9 @@ class PipelineConfig(_Section):
     accelerator_type: str = Field("nvidia.com/gpu", min_length=1)
     # generate and the fused steps (LLM + VLM in one pod) use llm_task; evaluate and
     # final use vlm_task; data prep, rank and the seed's generate use cpu_task.
-    llm_task: TaskResources = Field(
-        default_factory=lambda: TaskResources(cpu="4", memory="32Gi", accelerators=1)
-    )
-    vlm_task: TaskResources = Field(
-        default_factory=lambda: TaskResources(cpu="4", memory="16Gi", accelerators=1)
-    )
-    cpu_task: TaskResources = Field(
-        default_factory=lambda: TaskResources(cpu="500m", memory="1Gi", accelerators=0)
-    )
+    llm_task: LLMTaskResources = Field(default_factory=LLMTaskResources)
+    vlm_task: VLMTaskResources = Field(default_factory=VLMTaskResources)
+    cpu_task: TaskResources = Field(default_factory=TaskResources)
     # Node selector and tolerations of the tasks that request an accelerator.
     node_selector: dict[str, str] = Field(
         default_factory=lambda: {"nvidia.com/gpu.present": "true"}

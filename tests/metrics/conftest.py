@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-# tests/ holds the server helpers (tests/servers/); it is not a package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from servers.prometheus import Stack, prometheus_stack  # noqa: E402
+from tests.servers.prometheus import Stack, prometheus_stack
 
 MONITORING = Path(__file__).resolve().parents[2] / "manifests" / "monitoring"
 ALERT_RULES = MONITORING / "rules" / "glov-alerts.yml"
