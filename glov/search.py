@@ -19,6 +19,7 @@ from glov.arms import Arm, arms_for
 from glov.config import GlovConfig
 from glov.databundle import DataBundle, prepare_bundle
 from glov.rundir import RunDir
+from glov.step_metrics import arm_metrics, record_final, record_step
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +62,53 @@ class Models:
         return self._llm
 
 
-def run_step(cfg: GlovConfig, models: Models, data: DataBundle, state: stages.ArmState) -> dict:
+def run_step(
+    cfg: GlovConfig, models: Models, data: DataBundle, state: stages.ArmState, metrics=None
+) -> dict:
+    stage = metrics.stage if metrics is not None else (lambda name: nullcontext())
     step = state.next_step
-    if step == 0:
-        generation = stages.seed_generation(cfg)
-    else:
-        generation = stages.generate(
-            cfg, models.llm, state, step, data.name, data.description, models.vectors
-        )
+    with stage("generate"):
+        if step == 0:
+            generation = stages.seed_generation(cfg)
+        else:
+            generation = stages.generate(
+                cfg, models.llm, state, step, data.name, data.description, models.vectors
+            )
     t0 = time.perf_counter()
-    fitnesses = stages.evaluate(models.scorer, generation.templates, data.fitness, data.classnames)
-    return stages.rank(cfg, state, step, generation, fitnesses, time.perf_counter() - t0)
+    with stage("evaluate"):
+        fitnesses = stages.evaluate(
+            models.scorer, generation.templates, data.fitness, data.classnames
+        )
+    with stage("rank"):
+        return stages.rank(cfg, state, step, generation, fitnesses, time.perf_counter() - t0)
 
 
-def run_arm(cfg: GlovConfig, run: RunDir, models: Models, data: DataBundle, arm: Arm, bar=None):
+def run_arm(
+    cfg: GlovConfig, run: RunDir, models: Models, data: DataBundle, arm: Arm, bar=None
+) -> stages.ArmState:
     done = run.steps(arm.name)
     state = stages.replay(arm, done, cfg.guidance.negative)
     if done:
         log.info("arm %s: resuming after step %d", arm.name, state.next_step - 1)
+    metrics = arm_metrics(cfg, run.run_id, arm, data.name, pipeline="in-process")
     while state.next_step <= cfg.search.steps:
-        record = run_step(cfg, models, data, state)
-        run.append_step(arm.name, record)
+        hits, misses = _cache_counts(models)
+        try:
+            record = run_step(cfg, models, data, state, metrics)
+            run.append_step(arm.name, record)
+            new_hits, new_misses = _cache_counts(models)
+            record_step(metrics, record, new_hits - hits, new_misses - misses)
+        finally:
+            metrics.push(state.next_step - 1 if state.next_step else 0)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(arm=arm.name, best=f"{record['best']['fitness']:.3f}")
     return state
+
+
+def _cache_counts(models: Models) -> tuple[int, int]:
+    scorer = models.scorer
+    return scorer.cache_hits, scorer.cache_misses
 
 
 def run_search(cfg: GlovConfig, run: RunDir, models: Models | None = None) -> dict:
@@ -101,7 +124,12 @@ def run_search(cfg: GlovConfig, run: RunDir, models: Models | None = None) -> di
     with bar if bar is not None else nullcontext():
         for arm in arms:
             run_arm(cfg, run, models, data, arm, bar)
-    return write_report(cfg, run, models.scorer, data)
+    report = write_report(cfg, run, models.scorer, data)
+    for arm in arms:
+        metrics = arm_metrics(cfg, run.run_id, arm, data.name, pipeline="in-process")
+        record_final(metrics, report, arm.name)
+        metrics.push("final")
+    return report
 
 
 def _progress(cfg: GlovConfig, total: int, initial: int):
