@@ -31,3 +31,29 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench.run --out bench/results.json
+
+# --- Deployment (issue: images, manifests) -----------------------------------
+OVERLAY ?= manifests/overlays/standalone
+IMAGE_VARS = $(shell $(if $(filter-out undefined,$(origin REGISTRY)),REGISTRY='$(REGISTRY)') $(PY) -m glov.images)
+VERSION = $(patsubst VERSION=%,%,$(filter VERSION=%,$(IMAGE_VARS)))
+GPU_IMAGE = $(patsubst GPU_IMAGE=%,%,$(filter GPU_IMAGE=%,$(IMAGE_VARS)))
+CPU_IMAGE = $(patsubst CPU_IMAGE=%,%,$(filter CPU_IMAGE=%,$(IMAGE_VARS)))
+
+.PHONY: images push deploy run-s3
+
+images: setup
+	docker build -f images/Dockerfile.gpu --build-arg VERSION=$(VERSION) -t $(GPU_IMAGE) .
+	docker build -f images/Dockerfile.cpu --build-arg VERSION=$(VERSION) -t $(CPU_IMAGE) .
+
+push: images
+	docker push $(GPU_IMAGE)
+	docker push $(CPU_IMAGE)
+
+deploy:
+	@if kubectl kustomize $(OVERLAY) | grep -qE ': REPLACE_ME$$'; then \
+	  echo "$(OVERLAY) still holds REPLACE_ME secrets: deploy an untracked overlay (see manifests/README.md)" >&2; exit 1; fi
+	kubectl apply -k $(OVERLAY)
+
+# Serve a local S3 server (nanio) on 127.0.0.1:9000 for trying the s3:// store.
+run-s3: setup
+	scripts/run_s3.sh
