@@ -17,6 +17,8 @@ from glov.errors import GlovError
 from glov.store.base import StoreError
 
 ENDPOINT_VAR = "GLOV_S3_ENDPOINT"
+# The AWS SDKs' standard name (with scheme), as the cluster ConfigMap sets it.
+ENDPOINT_FALLBACK_VAR = "AWS_ENDPOINT_URL"
 SECURE_VAR = "GLOV_S3_SECURE"
 CA_BUNDLE_VAR = "GLOV_S3_CA_BUNDLE"
 REGION_VAR = "GLOV_S3_REGION"
@@ -55,7 +57,7 @@ class S3Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
         """Read the settings; a clear StoreConfigError names any missing variable."""
         env = os.environ if env is None else env
-        raw_endpoint = env.get(ENDPOINT_VAR, "").strip()
+        raw_endpoint = (env.get(ENDPOINT_VAR) or env.get(ENDPOINT_FALLBACK_VAR) or "").strip()
         access_key = _first(env, ACCESS_KEY_VARS)
         secret_key = _first(env, SECRET_KEY_VARS)
         missing = []
