@@ -18,6 +18,7 @@ from glov import stages
 from glov.arms import Arm, arms_for
 from glov.config import GlovConfig
 from glov.databundle import DataBundle, prepare_bundle
+from glov.resolve import with_local_inputs
 from glov.rundir import RunDir
 from glov.step_metrics import arm_metrics, record_final, record_step
 
@@ -29,18 +30,38 @@ def cache_dir(cfg: GlovConfig) -> Path:
 
 
 def load_or_prepare_data(cfg: GlovConfig, run: RunDir) -> DataBundle:
+    """The run's data.json, written by the first stage that needs it.
+
+    A pod that starts on an empty disk re-materialises the dataset (packaged or
+    fetched from s3://) into the same deterministic local path first.
+    """
     if run.has("data.json"):
-        return DataBundle.from_json(run.read_json("data.json"))
-    bundle = prepare_bundle(cfg.data, cache_dir(cfg))
+        bundle = DataBundle.from_json(run.read_json("data.json"))
+        if not Path(bundle.fitness.paths[0]).exists():
+            prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg))
+        return bundle
+    bundle = prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg))
     run.write_json("data.json", bundle.to_json())
     return bundle
+
+
+def shared_feature_cache(cfg: GlovConfig, run: RunDir | None):
+    """Image features also go to the run store when it is remote (pods share them)."""
+    if run is None or run.store.local_path("") is not None:
+        return None
+    from glov.vlm.store_cache import StoreFeatureCache
+
+    # Beside the run directories, under the same root: shared by every run there.
+    root = getattr(run.store, "inner", run.store)
+    return StoreFeatureCache(root.child("_cache/features"))
 
 
 class Models:
     """Loads the VLM scorer and the optimizer LLM once, on first use."""
 
-    def __init__(self, cfg: GlovConfig, scorer=None, llm=None):
+    def __init__(self, cfg: GlovConfig, scorer=None, llm=None, run: RunDir | None = None):
         self.cfg = cfg
+        self.run = run
         self._scorer = scorer
         self._llm = llm
         self.vectors: dict = {}
@@ -50,7 +71,9 @@ class Models:
         if self._scorer is None:
             from glov.vlm.clip import ClipScorer
 
-            self._scorer = ClipScorer(self.cfg.vlm, cache_dir(self.cfg))
+            vlm = with_local_inputs(self.cfg).vlm
+            shared = shared_feature_cache(self.cfg, self.run)
+            self._scorer = ClipScorer(vlm, cache_dir(self.cfg), shared)
         return self._scorer
 
     @property
@@ -58,7 +81,7 @@ class Models:
         if self._llm is None:
             from glov.llm.loader import load_llm
 
-            self._llm = load_llm(self.cfg.llm, cache_dir(self.cfg))
+            self._llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
         return self._llm
 
 
@@ -115,7 +138,7 @@ def run_search(cfg: GlovConfig, run: RunDir, models: Models | None = None) -> di
     """Run (or resume) every arm of the run, then the final evaluation and report."""
     from glov.report import write_report
 
-    models = models or Models(cfg)
+    models = models or Models(cfg, run=run)
     data = load_or_prepare_data(cfg, run)
     arms = arms_for(cfg)
     total = len(arms) * (cfg.search.steps + 1)
