@@ -22,8 +22,10 @@ setup: $(VENV)/.synced
 run: setup
 	$(PY) -m glov.cli run --config $(PROFILE) $(ARGS)
 
+# One OpenMP thread per process: test processes and servers share 2 cores, and
+# oversubscribed OpenMP threads spin (measured: up to 15x slower).
 test: setup
-	$(VENV)/bin/pytest -q --timeout=900
+	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q --timeout=900
 
 lint: setup
 	$(VENV)/bin/ruff check .

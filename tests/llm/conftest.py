@@ -13,20 +13,6 @@ import torch
 from glov.llm.loader import LoadedLLM, prepare_llm
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Run each LLM test on one intra-op thread, then restore the setting.
-
-    The test machines are shared: with more busy processes than cores, OpenMP
-    threads spin-wait for a descheduled peer and a 135M-model decode step got
-    ~10x slower with 2 threads than with 1 (measured).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def tiny_llama(smollm2: LoadedLLM) -> LoadedLLM:
     """A 4-layer, hidden-64 Llama with random weights (seed 0) and SmolLM2's tokenizer."""
