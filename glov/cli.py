@@ -49,11 +49,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from glov.search import run_search
 
     cfg = load_config(args.config, args.overrides)
+    resume_id = args.resume if isinstance(args.resume, str) else None
     if args.run_dir:
         root, run_id = split_run_dir(args.run_dir)
+    elif resume_id:
+        root, run_id = cfg.store.uri, resume_id
     else:
         root, run_id = cfg.store.uri, f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run, cfg = RunDir.open(root, run_id, cfg, resume=args.resume, force=args.force)
+    run, cfg = RunDir.open(root, run_id, cfg, resume=bool(args.resume), force=args.force)
     if cfg.uses_random_weights:
         log.warning(
             "profile %r uses a randomly initialised VLM: accuracies are chance level", cfg.profile
@@ -114,13 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run (or resume) an optimization in this process")
     _add_config_args(run)
     run.add_argument("--run-dir", help="run directory (default: <store.uri>/<run.name>-<time>)")
-    run.add_argument("--resume", action="store_true", help="continue an existing run directory")
+    run.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="RUN_ID",
+        help="continue an existing run: the --run-dir, or RUN_ID under store.uri",
+    )
     run.add_argument("--force", action="store_true", help="replace an existing run directory")
     run.set_defaults(func=cmd_run)
 
     report = sub.add_parser("report", help="(re)write report.json/.md/.png of a run")
     report.add_argument("run_dir", help="the run directory")
     report.set_defaults(func=cmd_report)
+
+    from pipelines.cli import add_pipeline_commands  # compile, submit, run --local
+
+    add_pipeline_commands(sub, run)
     return parser
 
 

@@ -1,0 +1,24 @@
+"""Evaluate: the fitness (VLM zero-shot accuracy) of one step's candidate templates."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input, Output
+
+from glov.images import gpu_image
+
+
+@dsl.component(base_image=gpu_image(), install_kfp_package=False)
+def evaluate(
+    config: Input[Artifact],
+    data: Input[Dataset],
+    candidates: Input[Artifact],
+    scores: Output[Artifact],
+):
+    """Score every candidate template: top-1 zero-shot accuracy on the fitness split.
+
+    Image features are computed once per (model, split content) and cached on disk
+    under run.cache_dir, so later steps only encode the class names. A step already
+    recorded in the run directory is reused, not scored again.
+    """
+    from glov.pipeline_params import evaluate_task
+
+    evaluate_task(config.path, data.path, candidates.path, scores.path)

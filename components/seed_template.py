@@ -1,0 +1,21 @@
+"""Seed template: step 0 of every arm scores the seed template (S-TEMP), no LLM."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Output
+
+from glov.images import cpu_image
+
+
+@dsl.component(base_image=cpu_image(), install_kfp_package=False)
+def seed_template(
+    config: Input[Artifact],
+    history: Input[Artifact],
+    arm: dict,
+    candidates: Output[Artifact],
+):
+    """Step 0: the only candidate is search.seed_template (e.g. "A photo of a {}."),
+    the S-TEMP baseline every arm starts from. Loads no model.
+    """
+    from glov.pipeline_params import generate_task
+
+    generate_task(config.path, "", history.path, arm, 0, candidates.path)

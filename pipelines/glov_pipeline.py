@@ -1,0 +1,220 @@
+"""The GLOV DAG, built from a config at compile time.
+
+    data-prep ──> for each arm (ParallelFor over data-prep's arm list) ──> final
+                     seed ─> step-01 ─> step-02 ─> ... ─> step-NN
+
+- Steps are unrolled at compile time from search.steps (KFP v2 has no while loop):
+  every step is a named sub-DAG (`step-01`, ...; `seed` scores the seed template:
+  seed-template (CPU) -> evaluate -> rank). With pipeline.steps_per_pod = 1 a step
+  is generate (LLM) -> evaluate (VLM) -> rank (CPU), three pods. With k > 1, k
+  consecutive steps run in one fused pod (`steps-00-02`, `steps-03-04`, ...; the
+  seed joins the first group) so the models load once per group.
+- Arms (one per alpha for method glov, one per compared method) are computed by
+  data-prep from the resolved config, so `method`, `alphas` and `compare_with` are
+  run parameters; the arms run in parallel (pipeline.parallel_arms caps it).
+- Every run parameter maps to one config key (glov.pipeline_params documents the
+  list); search.steps and the pipeline section are fixed at compile time.
+"""
+
+# No `from __future__ import annotations`: kfp reads the annotations of the pipeline functions.
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input
+
+from components.data_prep import data_prep
+from components.evaluate import evaluate
+from components.final import final
+from components.fused_step import fused_step
+from components.generate import generate
+from components.rank import rank
+from components.seed_template import seed_template
+from glov.config import GlovConfig, config_to_yaml
+from glov.pipeline_params import EXTRA_PARAMETERS, RUN_PARAMETERS, parameter_defaults
+from pipelines.placement import Placement
+
+
+@dataclass(frozen=True)
+class StepGroup:
+    """Steps first..last of every arm, one sub-DAG of the pipeline."""
+
+    first: int
+    last: int
+    name: str
+    display_name: str
+    fused: bool
+
+
+def step_groups(cfg: GlovConfig) -> list[StepGroup]:
+    n, k = cfg.search.steps, cfg.pipeline.steps_per_pod
+    width = max(2, len(str(n)))
+    if k == 1:
+        groups = [StepGroup(0, 0, "seed", "seed (step 0)", False)]
+        groups += [
+            StepGroup(s, s, f"step-{s:0{width}d}", f"step {s}", False) for s in range(1, n + 1)
+        ]
+        return groups
+    groups, first, last = [], 0, min(k, n)  # the seed joins the first group
+    while True:
+        name = f"steps-{first:0{width}d}-{last:0{width}d}"
+        groups.append(StepGroup(first, last, name, f"steps {first}-{last}", True))
+        if last >= n:
+            return groups
+        first, last = last + 1, min(last + k, n)
+
+
+def pipeline_name(cfg: GlovConfig) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", cfg.profile.lower()).strip("-") or "custom"
+    return f"glov-{slug}"[:128]
+
+
+def _describe(cfg: GlovConfig) -> str:
+    per_pod = cfg.pipeline.steps_per_pod
+    return (
+        f"GLOV prompt optimisation (profile {cfg.profile}): an LLM optimises the prompt "
+        f"templates of a CLIP VLM. {cfg.search.steps} steps per arm "
+        f"({'one pod per stage' if per_pod == 1 else f'{per_pod} steps per pod'}); "
+        "the arms (alpha sweep, compared methods) run in parallel. Re-running with the "
+        "same run_id resumes: finished steps are reused from the run directory."
+    )
+
+
+def _docstring() -> str:
+    lines = ["GLOV pipeline.", "", "Args:"]
+    lines.append("    run_id: run directory name; empty: <run.name>-<KFP run id>.")
+    for p in RUN_PARAMETERS:
+        lines.append(f"    {p.name}: {p.help} ({p.key}).")
+    lines.append("    overrides: further config overrides, a list of 'key=value'.")
+    return "\n".join(lines) + "\n"
+
+
+def _group_dag(group: StepGroup, placement: Placement) -> Callable:
+    """One sub-DAG: the steps of `group` for one arm; returns the updated history."""
+    if group.fused:
+
+        def fused_dag(
+            config: Input[Artifact], data: Input[Dataset], history: Input[Artifact], arm: dict
+        ) -> Artifact:
+            task = fused_step(
+                config=config,
+                data=data,
+                history=history,
+                arm=arm,
+                first=group.first,
+                last=group.last,
+            )
+            display = f"generate+evaluate+rank {group.display_name}"
+            placement.apply(task, "llm", display, image="gpu")
+            return task.outputs["updated_history"]
+
+        return dsl.pipeline(name=group.name, description=f"GLOV {group.display_name}")(fused_dag)
+
+    step = group.first
+
+    def step_dag(
+        config: Input[Artifact], data: Input[Dataset], history: Input[Artifact], arm: dict
+    ) -> Artifact:
+        if step == 0:  # the seed template: no LLM, no GPU
+            # A component of its own, not `generate` on CPU: kfp 2.17 merges the
+            # Kubernetes settings of same-named executors across sub-DAGs, so a CPU
+            # `generate` would inherit the GPU node selector of the later steps'.
+            gen = seed_template(config=config, history=history, arm=arm)
+            placement.apply(gen, "cpu", "seed template", image="cpu")
+        else:
+            gen = generate(config=config, data=data, history=history, arm=arm, step=step)
+            placement.apply(gen, "llm", "generate", image="gpu")
+        ev = evaluate(config=config, data=data, candidates=gen.outputs["candidates"])
+        placement.apply(ev, "vlm", "evaluate", image="gpu")
+        rk = rank(
+            config=config,
+            history=history,
+            candidates=gen.outputs["candidates"],
+            scores=ev.outputs["scores"],
+        )
+        placement.apply(rk, "cpu", "rank", image="cpu")
+        return rk.outputs["updated_history"]
+
+    description = f"GLOV {group.display_name}: generate, evaluate, rank"
+    return dsl.pipeline(name=group.name, description=description)(step_dag)
+
+
+def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
+    """The pipeline for `cfg`: run parameters default to its values.
+
+    `threads`: torch threads per task (default: each task's CPU request).
+    """
+    placement = Placement(cfg, threads)
+    d = parameter_defaults(cfg)
+    base_config = config_to_yaml(cfg)
+    steps = cfg.search.steps
+    groups = [(g, _group_dag(g, placement)) for g in step_groups(cfg)]
+    parallelism = cfg.pipeline.parallel_arms
+
+    def glov(
+        run_id: str = d["run_id"],
+        store_uri: str = d["store_uri"],
+        dataset_uri: str = d["dataset_uri"],
+        shots: int = d["shots"],
+        max_classes: int = d["max_classes"],
+        test_per_class: int = d["test_per_class"],
+        data_seed: int = d["data_seed"],
+        vlm_model: str = d["vlm_model"],
+        vlm_pretrained: str = d["vlm_pretrained"],
+        llm_model: str = d["llm_model"],
+        temperature: float = d["temperature"],
+        max_new_tokens: int = d["max_new_tokens"],
+        method: str = d["method"],
+        compare_with: list = d["compare_with"],
+        candidates: int = d["candidates"],
+        seed: int = d["seed"],
+        alphas: list = d["alphas"],
+        layer: float = d["layer"],
+        negative: str = d["negative"],
+        cache_dir: str = d["cache_dir"],
+        overrides: list = d["overrides"],
+    ):
+        prep = data_prep(
+            base_config=base_config,
+            compiled_steps=steps,
+            job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+            run_id=run_id,
+            store_uri=store_uri,
+            dataset_uri=dataset_uri,
+            shots=shots,
+            max_classes=max_classes,
+            test_per_class=test_per_class,
+            data_seed=data_seed,
+            vlm_model=vlm_model,
+            vlm_pretrained=vlm_pretrained,
+            llm_model=llm_model,
+            temperature=temperature,
+            max_new_tokens=max_new_tokens,
+            method=method,
+            compare_with=compare_with,
+            candidates=candidates,
+            seed=seed,
+            alphas=alphas,
+            layer=layer,
+            negative=negative,
+            cache_dir=cache_dir,
+            overrides=overrides,
+        )
+        placement.apply(prep, "cpu", "data prep", image="cpu")
+        config, data = prep.outputs["config"], prep.outputs["data"]
+        with dsl.ParallelFor(prep.outputs["Output"], parallelism=parallelism) as arm:
+            history = prep.outputs["history"]
+            for group, dag in groups:
+                task = dag(config=config, data=data, history=history, arm=arm)
+                task.set_display_name(group.display_name)
+                task.set_caching_options(enable_caching=cfg.pipeline.caching)
+                history = task.output
+        report = final(config=config, data=data, histories=dsl.Collected(history))
+        placement.apply(report, "vlm", "final evaluation and report", image="gpu")
+
+    names = [p.name for p in RUN_PARAMETERS] + list(EXTRA_PARAMETERS)
+    assert sorted(names) == sorted(d), "run parameters and the pipeline signature disagree"
+    glov.__doc__ = _docstring()
+    return dsl.pipeline(name=pipeline_name(cfg), description=_describe(cfg))(glov)

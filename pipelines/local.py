@@ -1,0 +1,114 @@
+"""Run the GLOV pipeline DAG on this machine with kfp's local SubprocessRunner.
+
+The same DAG as on Kubeflow (data prep, one sub-DAG per step or step group per
+arm, final), each task in its own Python subprocess of this interpreter; the
+Kubernetes settings (GPUs, node selectors, secrets, volumes) have no effect
+locally. Task artifacts go to a local pipeline root; the run itself (config,
+step records, report) goes to the run directory in the store, exactly as with
+`glov run`, so `glov report` and resuming work the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from glov.config import GlovConfig
+from glov.errors import GlovError, RunDirError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    run_id: str
+    run_uri: str
+    pipeline_root: Path
+    report: dict
+    report_path: Path | None  # report.md, when the store is local
+
+
+LOCAL_PARALLEL_TASKS = 2  # kfp.local's ParallelFor runs at most this many iterations at once
+
+
+def local_threads(cfg: GlovConfig) -> int:
+    """Torch threads per task: this machine's cores shared by the arms that run at once."""
+    from glov.arms import arms_for
+
+    at_once = max(1, min(LOCAL_PARALLEL_TASKS, len(arms_for(cfg))))
+    return max(1, (os.cpu_count() or 1) // at_once)
+
+
+def default_pipeline_root(cfg: GlovConfig) -> Path:
+    return Path(cfg.run.cache_dir).expanduser() / "kfp-local"
+
+
+def run_local(
+    cfg: GlovConfig,
+    *,
+    root: str | None = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    pipeline_root: str | Path | None = None,
+    params: dict[str, Any] | None = None,
+) -> LocalRun:
+    """Run (or, with `resume`, continue) the pipeline for `cfg` locally; returns the report.
+
+    `root`/`run_id` name the run directory (default: store.uri and
+    <run.name>-<time>). An existing run needs `resume` (finished steps are
+    reused) or `force` (replaced), as with `glov run`.
+    """
+    from kfp import local
+
+    from glov.rundir import RunDir
+    from glov.store import open_store
+    from pipelines.glov_pipeline import build_pipeline
+
+    root = root or cfg.store.uri
+    run_id = run_id or f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run = RunDir(open_store(root).child(run_id), run_id)
+    exists = run.has("config.yaml")
+    if force:
+        for key in run.store.list():
+            run.store.delete(key)
+    elif exists and not resume:
+        raise RunDirError(
+            f"run directory {run.uri} already exists",
+            "pass --resume to continue it (finished steps are reused) or --force to replace it",
+        )
+    elif resume and not exists:
+        raise RunDirError(f"there is no run to resume at {run.uri}", "drop --resume to start it")
+    proot = Path(pipeline_root) if pipeline_root else default_pipeline_root(cfg)
+    proot.mkdir(parents=True, exist_ok=True)
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(proot),
+        raise_on_error=True,
+    )
+    arguments = {"run_id": run_id, "store_uri": root, **(params or {})}
+    # kfp's local runner runs up to 2 arms at once; split this machine's cores between
+    # them instead of letting two torch pools oversubscribe it.
+    pipeline = build_pipeline(cfg, threads=local_threads(cfg))
+    with warnings.catch_warnings():
+        # Locally, GPU/CPU requests and display names are no-ops and the images
+        # are not Python images; kfp warns about each task. Nothing to act on.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            pipeline(**arguments)
+        except RuntimeError as exc:
+            raise GlovError(
+                f"the local pipeline run {run_id} failed: {exc}",
+                f"see the task log above; fix the cause and continue with "
+                f"`glov run --local --config ... --run-dir {root.removeprefix('file://')}/{run_id} "
+                f"--resume` (finished steps are reused)",
+            ) from None
+    run = RunDir.existing(root, run_id)
+    report = run.read_json("report.json")
+    return LocalRun(run_id, run.uri, proot, report, run.store.local_path("report.md"))

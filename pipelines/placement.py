@@ -1,0 +1,106 @@
+"""Where and how each pipeline task runs: image, resources, GPU placement, retries, env.
+
+Everything comes from the config's `pipeline` section (glov.sections.PipelineConfig)
+and is compiled into the pipeline YAML. Secrets are referenced by name only
+(use_secret_as_env), never copied into the YAML.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from kfp import kubernetes
+from kfp.dsl import PipelineTask
+
+from glov import images
+from glov.config import GlovConfig
+
+TaskKind = Literal["cpu", "llm", "vlm"]
+
+# Keys of the S3 credentials Secret, exposed as env under the same names.
+SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# Keys of the defaults ConfigMap (manifests/base/defaults.env and the overlays)
+# that the code in the pods reads from the environment. Optional: a missing key
+# leaves the variable unset.
+CONFIG_MAP_KEYS = (
+    "GLOV_STORE_URI",
+    "GLOV_CACHE_DIR",
+    "GLOV_PUSHGATEWAY",
+    "GLOV_S3_ENDPOINT",
+    "GLOV_S3_SECURE",
+    "GLOV_S3_REGION",
+    "GLOV_S3_CA_BUNDLE",
+    "AWS_ENDPOINT_URL",
+)
+POD_LABEL = ("app.kubernetes.io/part-of", "glov")
+
+
+# Thread-pool sizes of torch/OpenMP/MKL. Unset, torch starts one thread per core
+# of the node (it does not see the pod's CPU share), and parallel pods oversubscribe.
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def cpu_threads(quantity: str) -> int:
+    """Whole CPUs in a Kubernetes CPU quantity ("500m" -> 1, "4" -> 4)."""
+    cpus = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+    return max(1, int(cpus))
+
+
+class Placement:
+    """Applies the `pipeline` section of a config to tasks.
+
+    `threads` overrides the per-task thread count (default: the task's CPU request).
+    """
+
+    def __init__(self, cfg: GlovConfig, threads: int | None = None):
+        self.p = cfg.pipeline
+        self.gpu_image = self.p.gpu_image or images.gpu_image()
+        self.cpu_image = self.p.cpu_image or images.cpu_image()
+        self.threads = threads
+
+    def apply(
+        self,
+        task: PipelineTask,
+        kind: TaskKind,
+        display_name: str,
+        *,
+        image: Literal["gpu", "cpu"],
+    ) -> PipelineTask:
+        p = self.p
+        res = {"cpu": p.cpu_task, "llm": p.llm_task, "vlm": p.vlm_task}[kind]
+        task.set_display_name(display_name)
+        task.set_container_image(self.gpu_image if image == "gpu" else self.cpu_image)
+        task.set_cpu_request(res.cpu)
+        task.set_memory_request(res.memory)
+        threads = str(self.threads or cpu_threads(res.cpu))
+        for name in THREAD_ENV:
+            task.set_env_variable(name, threads)
+        if res.accelerators > 0:
+            task.set_accelerator_type(p.accelerator_type)
+            task.set_accelerator_limit(res.accelerators)
+            for key, value in p.node_selector.items():
+                kubernetes.add_node_selector(task, key, value)
+            for t in p.tolerations:
+                kubernetes.add_toleration(
+                    task, key=t.key, operator=t.operator, value=t.value, effect=t.effect
+                )
+        if p.retries > 0:
+            task.set_retry(
+                num_retries=p.retries,
+                backoff_duration=f"{p.backoff_seconds}s",
+                backoff_factor=p.backoff_factor,
+                backoff_max_duration=f"{p.backoff_max_seconds}s",
+            )
+        task.set_caching_options(enable_caching=p.caching)
+        if p.s3_secret:
+            kubernetes.use_secret_as_env(
+                task, p.s3_secret, {k: k for k in SECRET_KEYS}, optional=True
+            )
+        if p.defaults_config_map:
+            kubernetes.use_config_map_as_env(
+                task, p.defaults_config_map, {k: k for k in CONFIG_MAP_KEYS}, optional=True
+            )
+        if p.cache_pvc:
+            kubernetes.mount_pvc(task, pvc_name=p.cache_pvc, mount_path=p.cache_mount)
+        kubernetes.add_pod_label(task, *POD_LABEL)
+        return task
