@@ -19,8 +19,11 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced
 
+# The smoke profile through kfp's local runner: the same components and DAG
+# as on a cluster, every artifact on disk. `glov run` without --local runs the
+# same search in one process.
 run: setup
-	$(PY) -m glov.cli run --config $(PROFILE) $(ARGS)
+	$(PY) -m glov.cli run --local --config $(PROFILE) $(ARGS)
 
 # One OpenMP thread per process: test processes and servers share 2 cores, and
 # oversubscribed OpenMP threads spin (measured: up to 15x slower).
