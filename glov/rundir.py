@@ -25,7 +25,15 @@ from glov.store import Store, open_store
 
 # Keys that may differ between a run and its resumption: they change how far
 # or how visibly it runs, not what a finished step means.
-RESUMABLE_CHANGES = {"search.steps", "run.progress", "profile", "metrics", "pipeline", "store"}
+RESUMABLE_CHANGES = {
+    "search.steps",
+    "run.progress",
+    "run.cache_dir",  # a laptop's cache path differs from a pod's
+    "profile",
+    "metrics",
+    "pipeline",
+    "store",
+}
 
 
 def _flat(d: dict, prefix: str = "") -> dict[str, Any]:

@@ -37,9 +37,12 @@ LOCAL_PARALLEL_TASKS = 2  # kfp.local's ParallelFor runs at most this many itera
 
 
 def local_threads(cfg: GlovConfig) -> int:
-    """Torch threads per task: this machine's cores shared by the arms that run at once."""
+    """Torch threads per task: $OMP_NUM_THREADS if set, else this machine's cores shared
+    by the arms that run at once."""
     from glov.arms import arms_for
 
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]):
+        return int(os.environ["OMP_NUM_THREADS"])
     at_once = max(1, min(LOCAL_PARALLEL_TASKS, len(arms_for(cfg))))
     return max(1, (os.cpu_count() or 1) // at_once)
 
