@@ -105,8 +105,14 @@ class RunDir:
                     f"created with ({'; '.join(diffs)})",
                     "resume with the same config (only search.steps may grow), or start a new run",
                 )
-            # Steps may grow on resume; everything else comes from the stored config.
-            merged = stored.model_copy(update={"search": cfg.search})
+            # The differences allowed above come from the new config (more steps,
+            # this machine's cache, store, metrics and pipeline settings); all
+            # else is equal to the stored config.
+            merged = stored.model_copy(
+                update={
+                    k: getattr(cfg, k) for k in ("search", "run", "store", "metrics", "pipeline")
+                }
+            )
             run.store.write_text("config.yaml", config_to_yaml(merged), overwrite=True)
             return run, merged
         run.store.write_text("config.yaml", config_to_yaml(cfg))
