@@ -17,16 +17,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from glov.errors import ConfigError
+from glov.llm.parser import REASONS
 
-# Why a parsed LLM answer was not scored (the parser's reasons, fixed).
-REJECT_REASONS: tuple[str, ...] = (
-    "empty",
-    "too-long",
-    "no-placeholder",
-    "multiple-placeholders",
-    "format-field",
-    "duplicate",
-)
+# Why a parsed LLM answer was not scored: the parser's fixed set, one source.
+REJECT_REASONS: tuple[str, ...] = REASONS
 STAGES: tuple[str, ...] = ("data", "generate", "evaluate", "rank", "final")
 # Final test accuracies: best template, top-3 ensemble, seed template, hand-written ensemble.
 FINAL_VARIANTS: tuple[str, ...] = ("best", "top3", "s_temp", "ds_temp")
