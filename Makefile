@@ -44,7 +44,13 @@ VERSION = $(patsubst VERSION=%,%,$(filter VERSION=%,$(IMAGE_VARS)))
 GPU_IMAGE = $(patsubst GPU_IMAGE=%,%,$(filter GPU_IMAGE=%,$(IMAGE_VARS)))
 CPU_IMAGE = $(patsubst CPU_IMAGE=%,%,$(filter CPU_IMAGE=%,$(IMAGE_VARS)))
 
-.PHONY: images push deploy run-s3
+.PHONY: images push deploy run-s3 compile
+
+# Pipeline YAMLs of every shipped profile, to upload in the Kubeflow UI.
+compile: setup
+	mkdir -p build/pipelines
+	for p in $$($(PY) -c "from glov.config import profile_names; print(*profile_names())"); do \
+	  $(PY) -m glov.cli compile --config $$p -o build/pipelines/$$p.yaml || exit 1; done
 
 images: setup
 	docker build -f images/Dockerfile.gpu --build-arg VERSION=$(VERSION) -t $(GPU_IMAGE) .
