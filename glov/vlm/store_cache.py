@@ -47,6 +47,12 @@ class StoreFeatureCache:
     def discard(self, key: str) -> None:
         self.store.delete(f"{key}.safetensors")
 
+    def has(self, key: str) -> bool:
+        try:
+            return self.store.exists(f"{key}.safetensors")
+        except StoreError:
+            return False
+
 
 class TieredFeatureCache:
     """Local disk first, then the shared store; a shared hit is copied to local disk."""
@@ -57,10 +63,14 @@ class TieredFeatureCache:
 
     def get(self, key: str) -> torch.Tensor | None:
         found = self.local.get(key)
-        if found is None:
-            found = self.shared.get(key)
-            if found is not None:
-                self.local.put(key, found)
+        if found is not None:
+            # A warm local disk still publishes, so other pods and runs can reuse it.
+            if not self.shared.has(key):
+                self.shared.put(key, found)
+            return found
+        found = self.shared.get(key)
+        if found is not None:
+            self.local.put(key, found)
         return found
 
     def put(self, key: str, tensor: torch.Tensor, metadata: dict[str, str] | None = None) -> None:
