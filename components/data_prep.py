@@ -44,7 +44,7 @@ def data_prep(
     data bundle and an empty history, and returns the arms (alpha sweep and compared
     methods) the pipeline fans out over.
     """
-    from glov.pipeline_params import prepare_task
+    from glov.pipeline_tasks import prepare_task
 
     params = {
         "store_uri": store_uri,

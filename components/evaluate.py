@@ -19,6 +19,6 @@ def evaluate(
     under run.cache_dir, so later steps only encode the class names. A step already
     recorded in the run directory is reused, not scored again.
     """
-    from glov.pipeline_params import evaluate_task
+    from glov.pipeline_tasks import evaluate_task
 
     evaluate_task(config.path, data.path, candidates.path, scores.path)

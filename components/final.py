@@ -22,7 +22,7 @@ def final(
     Markdown report (fitness plot embedded, best templates, comparison table), the
     final accuracies as metrics and the report JSON.
     """
-    from glov.pipeline_params import final_task
+    from glov.pipeline_tasks import final_task
 
     for name, value in final_task(
         config.path, data.path, [h.path for h in histories], report.path, report_json.path

@@ -22,6 +22,6 @@ def generate(
     counted. Step 0 generates nothing: it scores the seed template and loads no LLM.
     A step already recorded in the run directory is reused, not sampled again.
     """
-    from glov.pipeline_params import generate_task
+    from glov.pipeline_tasks import generate_task
 
     generate_task(config.path, data.path, history.path, arm, step, candidates.path)

@@ -21,7 +21,7 @@ def rank(
     Outputs the updated history and the step's metrics (best fitness so far, the
     step's best, scored/rejected counts). A step already recorded is reused.
     """
-    from glov.pipeline_params import rank_task
+    from glov.pipeline_tasks import rank_task
 
     for name, value in rank_task(
         config.path, history.path, candidates.path, scores.path, updated_history.path

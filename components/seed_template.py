@@ -16,6 +16,6 @@ def seed_template(
     """Step 0: the only candidate is search.seed_template (e.g. "A photo of a {}."),
     the S-TEMP baseline every arm starts from. Loads no model.
     """
-    from glov.pipeline_params import generate_task
+    from glov.pipeline_tasks import generate_task
 
     generate_task(config.path, "", history.path, arm, 0, candidates.path)

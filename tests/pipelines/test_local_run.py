@@ -16,7 +16,7 @@ import pytest
 
 from glov.config import load_config
 from glov.errors import GlovError
-from glov.pipeline_params import fused_task, read_json
+from glov.pipeline_tasks import fused_task, read_json
 from glov.rundir import RunDir
 from pipelines.local import run_local
 

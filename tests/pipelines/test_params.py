@@ -12,12 +12,12 @@ from glov.config import config_to_yaml, load_config, profile_names
 from glov.errors import ConfigError
 from glov.pipeline_params import (
     check_structure,
-    embed_plot,
     parameter_defaults,
     parse_parameter,
     resolve_config,
     resolve_run_id,
 )
+from glov.pipeline_tasks import embed_plot
 from pipelines.submit import parse_params, submit_request
 
 
@@ -197,7 +197,7 @@ def test_markdown_embeds_the_plot():
 
 def test_arms_are_loop_items_without_nulls():
     from glov.arms import arms_for
-    from glov.pipeline_params import arm_from_dict, arm_to_dict
+    from glov.pipeline_tasks import arm_from_dict, arm_to_dict
 
     cfg = load_config("smoke", ["search.compare_with=[glov-noguide, llm-opt]"])
     arms = arms_for(cfg)
