@@ -51,13 +51,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from transformers import DynamicCache
 
 from glov.llm.steering_vector import decoder_layers, resolve_layer, steering_hook
+from glov.llm.steppers import (
+    CachedStepper,
+    RefeedStepper,
+    ReferenceStepper,
+    Stepper,
+    Switch,
+    TwoPassStepper,
+)
 
 Mode = Literal["exact", "cached", "reference"]
 ExactStrategy = Literal["refeed", "two-pass"]
@@ -83,12 +90,6 @@ class SteeredOutput:
     # Tokens generated while rows were unfinished (each row's eos included),
     # summed over the batch.
     new_tokens: int
-
-
-class _Stepper(Protocol):
-    def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor: ...
-
-    def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor: ...
 
 
 def steered_generate(
@@ -149,17 +150,17 @@ def steered_generate(
 
     # The hook reads the offset through `active`, so the two-pass strategy can
     # run an unsteered pass without re-registering it.
-    active = _Switch()
-    stepper: _Stepper
+    active = Switch()
+    stepper: Stepper
     if steer.mode == "reference":
-        stepper = _ReferenceStepper(model)
+        stepper = ReferenceStepper(model)
     elif steer.mode == "cached":
-        stepper = _CachedStepper(model)
+        stepper = CachedStepper(model)
     elif steer.mode == "exact":
         if exact_strategy == "refeed":
-            stepper = _RefeedStepper(model)
+            stepper = RefeedStepper(model)
         elif exact_strategy == "two-pass":
-            stepper = _TwoPassStepper(model, active)
+            stepper = TwoPassStepper(model, active)
         else:
             raise ValueError(f"unknown exact strategy {exact_strategy!r}")
     else:
@@ -207,11 +208,6 @@ def steered_generate(
         logits=step_logits if return_logits else None,
         new_tokens=new_tokens,
     )
-
-
-class _Switch:
-    def __init__(self) -> None:
-        self.on = True
 
 
 # --- sampling ---------------------------------------------------------------
@@ -269,199 +265,3 @@ def _eos_tensor(eos_token_id: int | Sequence[int] | None, device: torch.device) 
 
 
 # --- steppers ---------------------------------------------------------------
-
-
-def _positions(attention_mask: Tensor) -> Tensor:
-    # Left padding: real tokens count 0, 1, ... from their first position; pad
-    # positions get 0 (their outputs are never attended to by real tokens).
-    return (attention_mask.cumsum(dim=-1) - 1).clamp(min=0)
-
-
-def _same_rows(input_ids: Tensor, attention_mask: Tensor) -> bool:
-    return input_ids.shape[0] > 1 and bool(
-        (input_ids == input_ids[:1]).all() and (attention_mask == attention_mask[:1]).all()
-    )
-
-
-def _last_logits(output: Any) -> Tensor:
-    return output.logits[:, -1, :]
-
-
-class _ReferenceStepper:
-    """No cache: every step recomputes the whole sequence (the hook steers its last position)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.ids: Tensor | None = None
-
-    def _run(self, attention_mask: Tensor) -> Tensor:
-        assert self.ids is not None
-        out = self.model(
-            input_ids=self.ids,
-            attention_mask=attention_mask,
-            position_ids=_positions(attention_mask),
-            use_cache=False,
-            logits_to_keep=1,
-        )
-        return _last_logits(out)
-
-    def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        self.ids = input_ids
-        return self._run(attention_mask)
-
-    def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        assert self.ids is not None
-        self.ids = torch.cat([self.ids, tokens[:, None]], dim=1)
-        return self._run(attention_mask)
-
-
-class _CachedStepper:
-    """Plain KV-cache decoding; the hook steers the newest position and its K/V are cached."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.cache = DynamicCache()
-        self.next_pos: Tensor | None = None
-
-    def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        batch = input_ids.shape[0]
-        shared = _same_rows(input_ids, attention_mask)
-        ids, mask = (input_ids[:1], attention_mask[:1]) if shared else (input_ids, attention_mask)
-        out = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=_positions(mask),
-            past_key_values=self.cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        logits = _last_logits(out)
-        if shared:
-            self.cache.batch_repeat_interleave(batch)
-            logits = logits.expand(batch, -1)
-        self.next_pos = attention_mask.sum(dim=-1)
-        return logits
-
-    def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        assert self.next_pos is not None
-        out = self.model(
-            input_ids=tokens[:, None],
-            attention_mask=attention_mask,
-            position_ids=self.next_pos[:, None],
-            past_key_values=self.cache,
-            use_cache=True,
-        )
-        self.next_pos = self.next_pos + 1
-        return _last_logits(out)
-
-
-class _RefeedStepper:
-    """Exact: each pass re-feeds the previous token (unsteered) before the new one (steered)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.cache = DynamicCache()
-        self.previous: Tensor | None = None
-        self.next_pos: Tensor | None = None
-
-    def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        batch, length = input_ids.shape
-        # A 1-token prompt leaves an empty cache after the crop: nothing to share.
-        shared = length > 1 and _same_rows(input_ids, attention_mask)
-        ids, mask = (input_ids[:1], attention_mask[:1]) if shared else (input_ids, attention_mask)
-        out = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=_positions(mask),
-            past_key_values=self.cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        # The last prompt position was steered: its K/V must not stay cached.
-        self.cache.crop(-1)
-        logits = _last_logits(out)
-        if shared:
-            self.cache.batch_repeat_interleave(batch)
-            logits = logits.expand(batch, -1)
-        self.previous = input_ids[:, -1]
-        self.next_pos = attention_mask.sum(dim=-1)
-        return logits
-
-    def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        assert self.previous is not None and self.next_pos is not None
-        out = self.model(
-            input_ids=torch.stack([self.previous, tokens], dim=1),
-            attention_mask=attention_mask,
-            position_ids=torch.stack([self.next_pos - 1, self.next_pos], dim=1),
-            past_key_values=self.cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        self.cache.crop(-1)
-        self.previous = tokens
-        self.next_pos = self.next_pos + 1
-        return _last_logits(out)
-
-
-class _TwoPassStepper:
-    """Exact fallback: a steered pass for the logits, crop, then an unsteered pass for the K/V."""
-
-    def __init__(self, model: nn.Module, switch: _Switch) -> None:
-        self.model = model
-        self.switch = switch
-        # The unsteered pass only needs the K/V, so it skips the LM head.
-        get_decoder = getattr(model, "get_decoder", None)
-        decoder = get_decoder() if callable(get_decoder) else None
-        self.body: nn.Module = decoder if isinstance(decoder, nn.Module) else model
-        self.cache = DynamicCache()
-        self.next_pos: Tensor | None = None
-
-    def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        batch, length = input_ids.shape
-        shared = _same_rows(input_ids, attention_mask)
-        ids, mask = (input_ids[:1], attention_mask[:1]) if shared else (input_ids, attention_mask)
-        if length > 1:
-            self.switch.on = False
-            try:
-                self.body(
-                    input_ids=ids[:, :-1],
-                    attention_mask=mask[:, :-1],
-                    position_ids=_positions(mask)[:, :-1],
-                    past_key_values=self.cache,
-                    use_cache=True,
-                )
-            finally:
-                self.switch.on = True
-        if shared and length > 1:
-            self.cache.batch_repeat_interleave(batch)
-        # The steered/unsteered pair for the prompt's last token is a normal step.
-        self.next_pos = attention_mask.sum(dim=-1) - 1
-        return self._pair(input_ids[:, -1], attention_mask)
-
-    def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        return self._pair(tokens, attention_mask)
-
-    def _pair(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        assert self.next_pos is not None
-        position_ids = self.next_pos[:, None]
-        out = self.model(
-            input_ids=tokens[:, None],
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=self.cache,
-            use_cache=True,
-        )
-        self.cache.crop(-1)
-        self.switch.on = False
-        try:
-            self.body(
-                input_ids=tokens[:, None],
-                attention_mask=attention_mask,
-                position_ids=position_ids,
-                past_key_values=self.cache,
-                use_cache=True,
-            )
-        finally:
-            self.switch.on = True
-        self.next_pos = self.next_pos + 1
-        return _last_logits(out)

@@ -1,0 +1,117 @@
+"""Shared pieces of the steering tests: tiny random models built from configs,
+an independent naive reference loop, and comparison helpers."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from glov.llm.steering import (
+    Steer,
+    decoder_layers,
+    steered_generate,
+)
+from glov.llm.steering_vector import _capture_layer
+
+VOCAB = 1000
+PAD = 0
+LAYER = 2  # of 4: steering in the middle leaves layers above it to get wrong
+
+
+def tiny_model(config_cls, model_cls, **extra) -> nn.Module:
+    # initializer_range 0.2 (not 0.02) spreads the logits of a random model so
+    # greedy decoding has no near-ties that float noise could flip.
+    config = config_cls(
+        vocab_size=VOCAB,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        initializer_range=0.2,
+        pad_token_id=PAD,
+        **extra,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return model_cls(config).to(torch.float32).eval()
+
+
+def make_batch(lengths: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded random prompts of the given lengths."""
+    gen = torch.Generator().manual_seed(seed)
+    width = max(lengths)
+    ids = torch.full((len(lengths), width), PAD, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, n in enumerate(lengths):
+        ids[row, width - n :] = torch.randint(3, VOCAB, (n,), generator=gen)
+        mask[row, width - n :] = 1
+    return ids, mask
+
+
+def random_vector(
+    model: nn.Module, ids, mask, layer: int, ratio: float, seed: int = 2
+) -> torch.Tensor:
+    """A random direction whose norm is `ratio` times the median layer-output norm."""
+    with torch.inference_mode(), _capture_layer(model, layer) as captured:
+        model(input_ids=ids, attention_mask=mask)
+    typical = captured[0][mask.bool()].norm(dim=-1).median()
+    v = torch.randn(captured[0].shape[-1], generator=torch.Generator().manual_seed(seed))
+    return v / v.norm() * typical * ratio
+
+
+def naive_reference(model, ids, mask, layer: int, delta: torch.Tensor, steps: int):
+    """GLOV's semantics spelled out: recompute everything each step, steer the last position."""
+    module = decoder_layers(model)[layer]
+
+    def hook(_module, _args, output):
+        hidden = output[0] if isinstance(output, tuple) else output
+        hidden = hidden.clone()
+        hidden[:, -1] += delta
+        return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
+
+    handle = module.register_forward_hook(hook)
+    all_logits = []
+    try:
+        with torch.inference_mode():
+            for _ in range(steps):
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                out = model(input_ids=ids, attention_mask=mask, position_ids=positions)
+                logits = out.logits[:, -1].float()
+                all_logits.append(logits)
+                token = logits.argmax(-1)
+                ids = torch.cat([ids, token[:, None]], 1)
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
+    finally:
+        handle.remove()
+    return ids, all_logits
+
+
+def greedy(model, ids, mask, steer: Steer, steps: int, **kw):
+    return steered_generate(
+        model,
+        ids,
+        mask,
+        steer,
+        max_new_tokens=steps,
+        do_sample=False,
+        eos_token_id=None,
+        pad_token_id=PAD,
+        return_logits=True,
+        **kw,
+    )
+
+
+def assert_same(out, ref_ids, ref_logits, atol: float = 1e-4) -> None:
+    assert torch.equal(out.sequences, ref_ids)
+    assert len(out.logits) == len(ref_logits)
+    for got, want in zip(out.logits, ref_logits, strict=True):
+        torch.testing.assert_close(got, want, atol=atol, rtol=1e-4)
+
+
+def no_hooks(model) -> bool:
+    return all(len(layer._forward_hooks) == 0 for layer in decoder_layers(model))
+
+
+# --- exactness --------------------------------------------------------------
