@@ -19,18 +19,15 @@ import hashlib
 import io
 import logging
 import re
-import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import urllib3
 from minio import Minio
-from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
-from urllib3.exceptions import HTTPError, MaxRetryError, SSLError
+from minio.error import MinioException, S3Error
+from urllib3.exceptions import HTTPError
 
-from glov.errors import GlovError
 from glov.sections import StoreConfig
 from glov.store.base import ObjectExists, Store, StoreError
 from glov.store.credentials import (
@@ -42,6 +39,20 @@ from glov.store.credentials import (
     S3Settings,
 )
 from glov.store.retry import RetryExhausted, retry
+from glov.store.s3_errors import (
+    AUTH_CODES,
+    NOT_FOUND_CODES,
+    BucketMissing,
+    CorruptObject,
+    ObjectInfo,
+    StoreAuthError,
+    StoreTLSError,
+    StoreUnreachable,
+    describe,
+    error_code,
+    is_tls_error,
+    is_transient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,121 +61,6 @@ T = TypeVar("T")
 # User-metadata key of the content checksum (sent as x-amz-meta-glov-sha256).
 SHA256_META = "glov-sha256"
 _SHA256_HEADER = "x-amz-meta-" + SHA256_META
-
-_AUTH_CODES = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "AccessDenied",
-        "InvalidToken",
-        "ExpiredToken",
-        "AuthorizationHeaderMalformed",
-    }
-)
-_TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",
-        "SlowDownRead",
-        "SlowDownWrite",
-        "ServiceUnavailable",
-        "InternalError",
-        "RequestTimeout",
-        "OperationTimedOut",
-        "XMinioServerNotInitialized",
-    }
-)
-_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
-
-
-class StoreUnreachable(StoreError, GlovError):
-    """The object store did not answer (or kept failing) for every retry."""
-
-
-class StoreAuthError(StoreError, GlovError):
-    """The object store refused the credentials; retrying does not help."""
-
-
-class StoreTLSError(StoreError, GlovError):
-    """TLS to the object store failed (plain-http endpoint, unknown CA)."""
-
-
-class BucketMissing(StoreError, GlovError):
-    """The bucket of the s3:// URI does not exist."""
-
-
-class CorruptObject(StoreError):
-    """An object's bytes do not match the sha256 recorded when it was written.
-
-    The caller may retry the read or recompute and rewrite the object.
-    """
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str  # relative to the store's prefix
-    size: int
-    etag: str
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The S3 error code of a client exception, if it has one."""
-    if isinstance(exc, S3Error):
-        return exc.code
-    if isinstance(exc, InvalidResponseError):
-        # Some servers send error XML as text/xml, which the client does not
-        # parse; the code is still in the body.
-        m = re.search(r"<Code>([^<]+)</Code>", str(exc))
-        return m.group(1) if m else None
-    return None
-
-
-def _http_status(exc: BaseException) -> int | None:
-    if isinstance(exc, S3Error):
-        return exc.response.status if exc.response is not None else None
-    if isinstance(exc, ServerError):
-        return exc.status_code
-    if isinstance(exc, InvalidResponseError):
-        m = re.search(r"Response code: (\d+)", str(exc))
-        return int(m.group(1)) if m else None
-    return None
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    while isinstance(exc, MaxRetryError) and exc.reason is not None:
-        exc = exc.reason
-    return exc
-
-
-def is_tls_error(exc: BaseException) -> bool:
-    exc = _root_cause(exc)
-    return isinstance(exc, SSLError | ssl.SSLError)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures that may go away by waiting: network, timeouts, 5xx, SlowDown."""
-    exc = _root_cause(exc)
-    if is_tls_error(exc):
-        return False  # a certificate or http/https mismatch does not heal
-    code = error_code(exc)
-    if code in _AUTH_CODES:
-        return False
-    if code in _TRANSIENT_CODES:
-        return True
-    status = _http_status(exc)
-    if status is not None:
-        return status >= 500 or status == 429
-    # urllib3's HTTPError covers refused/reset connections, timeouts and
-    # truncated bodies; the builtins cover errors raised outside urllib3.
-    return isinstance(exc, HTTPError | ConnectionError | TimeoutError)
-
-
-def _describe(exc: BaseException) -> str:
-    exc = _root_cause(exc)
-    code = error_code(exc)
-    if code:
-        return code
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 300 else text[:300] + "..."
 
 
 class S3Store(Store):
@@ -228,7 +124,7 @@ class S3Store(Store):
                 "object store %s: %s failed (%s); retry %d/%d in %.2fs",
                 self.settings.endpoint,
                 what,
-                _describe(exc),
+                describe(exc),
                 attempt,
                 cfg.retry_attempts - 1,
                 delay,
@@ -246,7 +142,7 @@ class S3Store(Store):
         except RetryExhausted as exc:
             raise StoreUnreachable(
                 f"object store at {self.settings.endpoint} unreachable after "
-                f"{exc.attempts} attempts ({what}): {_describe(exc.cause)}",
+                f"{exc.attempts} attempts ({what}): {describe(exc.cause)}",
                 f"check that it is running and {ENDPOINT_VAR}",
             ) from exc.cause
         except MinioException as exc:
@@ -254,11 +150,11 @@ class S3Store(Store):
         except HTTPError as exc:
             if is_tls_error(exc):
                 raise self._tls_error(what, exc) from exc
-            raise StoreError(f"{what} failed: {_describe(exc)}") from exc
+            raise StoreError(f"{what} failed: {describe(exc)}") from exc
 
     def _translate(self, what: str, exc: MinioException) -> Exception:
         code = error_code(exc)
-        if code in _AUTH_CODES:
+        if code in AUTH_CODES:
             return StoreAuthError(
                 f"object store at {self.settings.endpoint} refused the credentials "
                 f"({code}) for {what}",
@@ -272,14 +168,13 @@ class S3Store(Store):
                 "create it (e.g. `mc mb`), fix the bucket in the s3:// URI, or set "
                 "store.create_bucket: true",
             )
-        if code in _NOT_FOUND_CODES:
+        if code in NOT_FOUND_CODES:
             return FileNotFoundError(f"{what}: no such object")
-        return StoreError(f"{what} failed on {self.settings.endpoint}: {_describe(exc)}")
+        return StoreError(f"{what} failed on {self.settings.endpoint}: {describe(exc)}")
 
     def _tls_error(self, what: str, exc: BaseException) -> StoreTLSError:
         return StoreTLSError(
-            f"TLS to the object store at {self.settings.endpoint} failed ({what}): "
-            f"{_describe(exc)}",
+            f"TLS to the object store at {self.settings.endpoint} failed ({what}): {describe(exc)}",
             f"if the endpoint serves plain http set {SECURE_VAR}=false; if its certificate "
             f"is signed by a private CA, point {CA_BUNDLE_VAR} at that CA's PEM file",
         )
@@ -385,7 +280,7 @@ class S3Store(Store):
             try:
                 st = self._client.stat_object(self.bucket, name)
             except S3Error as exc:
-                if exc.code in _NOT_FOUND_CODES:
+                if exc.code in NOT_FOUND_CODES:
                     return None
                 raise
             return (st.metadata or {}).get(_SHA256_HEADER, "")
