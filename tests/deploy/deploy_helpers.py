@@ -6,11 +6,13 @@ __init__.py, so a second `conftest` import name would collide.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import kubernetes_validate
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +62,31 @@ def find(objs: list[dict], kind: str, name: str) -> dict:
     hits = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(hits) == 1, f"expected exactly one {kind}/{name}, found {len(hits)}"
     return hits[0]
+
+
+# Oldest Kubernetes still common under Kubeflow, and the newest schemas shipped.
+K8S_VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version())
+CLUSTER_SCOPED = {
+    "Namespace",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "StorageClass",
+    "CustomResourceDefinition",
+}
+PLACEHOLDER = re.compile(r"(REPLACE_ME|CHANGE_ME)")
+
+
+def all_objects(rendered):
+    return [(overlay, obj) for overlay, objs in rendered.items() for obj in objs]
+
+
+def defaults(objs: list[dict]) -> dict[str, str]:
+    return find(objs, "ConfigMap", "glov-defaults")["data"]
+
+
+# --- build and schema -------------------------------------------------------
+
+
+def validate_core(obj: dict, version: str) -> None:
+    kubernetes_validate.validate(obj, version, strict=True)
