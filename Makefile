@@ -23,7 +23,7 @@ setup: $(VENV)/.synced
 # as on a cluster, every artifact on disk. `glov run` without --local runs the
 # same search in one process.
 run: setup
-	$(PY) -m glov.cli run --local --config $(PROFILE) $(ARGS)
+	$(PY) -m cli.main run --local --config $(PROFILE) $(ARGS)
 
 # One OpenMP thread per process: test processes and servers share 2 cores, and
 # oversubscribed OpenMP threads spin (measured: up to 15x slower).
@@ -33,13 +33,14 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) -m bench.run --out bench/results.json
 
 # --- Deployment (issue: images, manifests) -----------------------------------
 OVERLAY ?= manifests/overlays/standalone
-IMAGE_VARS = $(shell $(if $(filter-out undefined,$(origin REGISTRY)),REGISTRY='$(REGISTRY)') $(PY) -m glov.images)
+IMAGE_VARS = $(shell $(if $(filter-out undefined,$(origin REGISTRY)),REGISTRY='$(REGISTRY)') $(PY) -m components.images)
 VERSION = $(patsubst VERSION=%,%,$(filter VERSION=%,$(IMAGE_VARS)))
 GPU_IMAGE = $(patsubst GPU_IMAGE=%,%,$(filter GPU_IMAGE=%,$(IMAGE_VARS)))
 CPU_IMAGE = $(patsubst CPU_IMAGE=%,%,$(filter CPU_IMAGE=%,$(IMAGE_VARS)))
@@ -50,7 +51,7 @@ CPU_IMAGE = $(patsubst CPU_IMAGE=%,%,$(filter CPU_IMAGE=%,$(IMAGE_VARS)))
 compile: setup
 	mkdir -p build/pipelines
 	for p in $$($(PY) -c "from glov.config import profile_names; print(*profile_names())"); do \
-	  $(PY) -m glov.cli compile --config $$p -o build/pipelines/$$p.yaml || exit 1; done
+	  $(PY) -m cli.main compile --config $$p -o build/pipelines/$$p.yaml || exit 1; done
 
 images: setup
 	docker build -f images/Dockerfile.gpu --build-arg VERSION=$(VERSION) -t $(GPU_IMAGE) .

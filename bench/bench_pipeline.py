@@ -1,13 +1,13 @@
 """Cost of running GLOV as a pipeline: kfp's local runner vs one process.
 
 The same smoke run twice, each from a fresh `python` process so both pay their
-own start and imports: `glov run` (the in-process loop, glov.search.run_search)
+own start and imports: `glov run` (the in-process loop, glov.runs.loop.run_search)
 and `glov run --local` (the Kubeflow DAG on kfp's SubprocessRunner: one process
 per task). The difference is split into its parts, measured separately:
 
 - process start: `python -c pass`
-- imports: a model task (`import glov.search, torch, transformers, open_clip`)
-  and a light task (kfp's executor + glov.pipeline_params: data prep, rank)
+- imports: a model task (`import glov.runs.loop, torch, transformers, open_clip`)
+  and a light task (kfp's executor + components.run_parameters: data prep, rank)
 - model loading: the VLM scorer and the LLM, with warm caches
 
     .venv/bin/python -m bench.bench_pipeline [--profile smoke] [--set key=value ...]
@@ -29,13 +29,14 @@ import time
 from pathlib import Path
 
 TARGET_RATIO = 1.3
-HEAVY_IMPORTS = "import glov.search, torch, transformers, open_clip"
-LIGHT_IMPORTS = "import kfp.dsl.executor_main, glov.pipeline_params"
+HEAVY_IMPORTS = "import glov.runs.loop, torch, transformers, open_clip"
+LIGHT_IMPORTS = "import kfp.dsl.executor_main, components.run_parameters"
 _LOAD_MODELS = """
 import json, sys, time
 from glov.config import load_config
-from glov.databundle import prepare_bundle
-from glov.search import Models, cache_dir
+from glov.data.bundle import prepare_bundle
+from glov.runs.inputs import cache_dir
+from glov.runs.models import Models
 cfg = load_config(sys.argv[1], sys.argv[2:])
 data = prepare_bundle(cfg.data, cache_dir(cfg))
 t0 = time.perf_counter(); models = Models(cfg); models.scorer.image_features(data.fitness)
@@ -99,8 +100,8 @@ def _task_seconds(log: Path) -> dict[str, list[float]]:
 
 def _tasks(profile: str, overrides: list[str]) -> dict[str, int]:
     """Tasks of one arm of the local DAG: all, and those that load a model."""
-    from glov.arms import arms_for
     from glov.config import load_config
+    from glov.search.arms import arms_for
     from pipelines.glov_pipeline import step_groups
 
     cfg = load_config(profile, overrides)
@@ -145,7 +146,7 @@ def bench_pipeline(
         loads.append(json.loads(out.strip().splitlines()[-1]))
     load = loads[-1]
     with tempfile.TemporaryDirectory(prefix="glov-bench-") as tmp:
-        base = [py, "-m", "glov.cli", "run", "--config", profile, *sets]
+        base = [py, "-m", "cli.main", "run", "--config", profile, *sets]
         in_process = _wall([*base, "--run-dir", f"{tmp}/runs/in-process"])
         log = Path(tmp) / "local.log"
         local = _wall(

@@ -91,13 +91,16 @@ def run(
     new_tokens: tuple[int, ...] = (50, 75),
     samples: int = 10,
     alpha: float = 1.0,
-    layer: float = 0.55,
+    layer: int | float = 0.55,
     seed: int = 0,
     modes: tuple[str, ...] = MODES,
     extra_exact_strategies: tuple[str, ...] = ("two-pass",),
     reference_new_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Tokens/s per mode and the speedups over reference; ``llm`` is a LoadedLLM.
+
+    ``layer`` is a config value (an index or a depth fraction), resolved once
+    here; the vector and every Steer get the resolved index.
 
     ``reference_new_tokens`` caps the reference run (O(T^2), about half an hour
     for 50 tokens on two shared CPU cores). Its tokens/s over fewer steps is

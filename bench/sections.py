@@ -17,7 +17,7 @@ def _smoke(overrides: list[str] | None = None):
 
 def scoring() -> dict:
     """Templates/s of fitness scoring with and without the image-feature cache."""
-    from glov.databundle import prepare_bundle
+    from glov.data.bundle import prepare_bundle
     from glov.vlm.baselines import ds_templates
     from glov.vlm.clip import ClipScorer
 
@@ -80,8 +80,9 @@ def cache_effect() -> dict:
     Runs the real loop (smoke profile, glov-noguide, 3 steps) twice on the same
     dataset with a fresh feature cache before the first run only.
     """
-    from glov.rundir import RunDir
-    from glov.search import Models, run_search
+    from glov.runs.loop import run_search
+    from glov.runs.models import Models
+    from glov.runs.rundir import RunDir
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = _smoke(

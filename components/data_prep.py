@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Output
 
-from glov.images import cpu_image
+from components.images import cpu_image
 
 
 @dsl.component(base_image=cpu_image(), install_kfp_package=False)
@@ -44,34 +44,15 @@ def data_prep(
     data bundle and an empty history, and returns the arms (alpha sweep and compared
     methods) the pipeline fans out over.
     """
-    from glov.pipeline_tasks import prepare_task
+    # Every run parameter, by the names of components/run_parameters.py's table
+    # (tests/pipelines/test_params.py checks this signature against it).
+    arguments = locals()
+    from components.run_parameters import PARAMETER_NAMES
+    from components.tasks.prepare import prepare_task
 
-    params = {
-        "store_uri": store_uri,
-        "dataset_uri": dataset_uri,
-        "shots": shots,
-        "max_classes": max_classes,
-        "test_per_class": test_per_class,
-        "data_seed": data_seed,
-        "vlm_model": vlm_model,
-        "vlm_pretrained": vlm_pretrained,
-        "llm_model": llm_model,
-        "temperature": temperature,
-        "max_new_tokens": max_new_tokens,
-        "method": method,
-        "compare_with": compare_with,
-        "candidates": candidates,
-        "seed": seed,
-        "alphas": alphas,
-        "layer": layer,
-        "negative": negative,
-        "cache_dir": cache_dir,
-    }
     return prepare_task(
         base_config,
-        params,
-        overrides,
-        run_id,
+        {name: arguments[name] for name in PARAMETER_NAMES},
         job_id,
         compiled_steps,
         config.path,

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from glov.images import gpu_image
+from components.images import gpu_image
 
 
 @dsl.component(base_image=gpu_image(), install_kfp_package=False)
@@ -19,6 +19,6 @@ def evaluate(
     under run.cache_dir, so later steps only encode the class names. A step already
     recorded in the run directory is reused, not scored again.
     """
-    from glov.pipeline_tasks import evaluate_task
+    from components.tasks.steps import evaluate_task
 
     evaluate_task(config.path, data.path, candidates.path, scores.path)

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Output
 
-from glov.images import gpu_image
+from components.images import gpu_image
 
 
 @dsl.component(base_image=gpu_image(), install_kfp_package=False)
@@ -22,7 +22,7 @@ def final(
     Markdown report (fitness plot embedded, best templates, comparison table), the
     final accuracies as metrics and the report JSON.
     """
-    from glov.pipeline_tasks import final_task
+    from components.tasks.final import final_task
 
     for name, value in final_task(
         config.path, data.path, [h.path for h in histories], report.path, report_json.path

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output
 
-from glov.images import gpu_image
+from components.images import gpu_image
 
 
 @dsl.component(base_image=gpu_image(), install_kfp_package=False)
@@ -24,7 +24,7 @@ def fused_step(
     soon as it finishes, so a failure keeps the finished steps and a retry or re-run
     continues after them. Outputs the updated history and the last step's metrics.
     """
-    from glov.pipeline_tasks import fused_task
+    from components.tasks.steps import fused_task
 
     for name, value in fused_task(
         config.path, data.path, history.path, arm, first, last, updated_history.path

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from glov.images import gpu_image
+from components.images import gpu_image
 
 
 @dsl.component(base_image=gpu_image(), install_kfp_package=False)
@@ -22,6 +22,6 @@ def generate(
     counted. Step 0 generates nothing: it scores the seed template and loads no LLM.
     A step already recorded in the run directory is reused, not sampled again.
     """
-    from glov.pipeline_tasks import generate_task
+    from components.tasks.steps import generate_task
 
     generate_task(config.path, data.path, history.path, arm, step, candidates.path)

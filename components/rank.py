@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Metrics, Output
 
-from glov.images import cpu_image
+from components.images import cpu_image
 
 
 @dsl.component(base_image=cpu_image(), install_kfp_package=False)
@@ -21,7 +21,7 @@ def rank(
     Outputs the updated history and the step's metrics (best fitness so far, the
     step's best, scored/rejected counts). A step already recorded is reused.
     """
-    from glov.pipeline_tasks import rank_task
+    from components.tasks.steps import rank_task
 
     for name, value in rank_task(
         config.path, history.path, candidates.path, scores.path, updated_history.path

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Output
 
-from glov.images import cpu_image
+from components.images import cpu_image
 
 
 @dsl.component(base_image=cpu_image(), install_kfp_package=False)
@@ -16,6 +16,6 @@ def seed_template(
     """Step 0: the only candidate is search.seed_template (e.g. "A photo of a {}."),
     the S-TEMP baseline every arm starts from. Loads no model.
     """
-    from glov.pipeline_tasks import generate_task
+    from components.tasks.steps import generate_task
 
     generate_task(config.path, "", history.path, arm, 0, candidates.path)

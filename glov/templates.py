@@ -24,12 +24,11 @@ def validate_template(template: str) -> str:
     return template
 
 
-def fill(template: str, classname: str) -> str:
-    """Put `classname` into the template's single slot (no format evaluation)."""
-    validate_template(template)
-    return template.replace(SLOT, classname, 1)
-
-
 def fill_all(template: str, classnames: list[str]) -> list[str]:
     validate_template(template)
     return [template.replace(SLOT, name, 1) for name in classnames]
+
+
+def normalise(template: str) -> str:
+    """The key under which two templates are the same (case and spacing do not matter)."""
+    return " ".join(template.lower().split())

@@ -12,12 +12,14 @@
 - Arms (one per alpha for method glov, one per compared method) are computed by
   data-prep from the resolved config, so `method`, `alphas` and `compare_with` are
   run parameters; the arms run in parallel (pipeline.parallel_arms caps it).
-- Every run parameter maps to one config key (glov.pipeline_params documents the
-  list); search.steps and the pipeline section are fixed at compile time.
+- The run parameters (the pipeline's signature) come from the table in
+  components/run_parameters.py; search.steps and the pipeline section are fixed
+  at compile time.
 """
 
 # No `from __future__ import annotations`: kfp reads the annotations of the pipeline functions.
 
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,9 +33,9 @@ from components.final import final
 from components.fused_step import fused_step
 from components.generate import generate
 from components.rank import rank
+from components.run_parameters import RUN_PARAMETERS, parameter_defaults
 from components.seed_template import seed_template
 from glov.config import GlovConfig, config_to_yaml
-from glov.pipeline_params import EXTRA_PARAMETERS, RUN_PARAMETERS, parameter_defaults
 from pipelines.placement import Placement
 
 
@@ -83,12 +85,22 @@ def _describe(cfg: GlovConfig) -> str:
 
 
 def _docstring() -> str:
+    """The pipeline's docstring: kfp reads each parameter's description from `Args:`."""
     lines = ["GLOV pipeline.", "", "Args:"]
-    lines.append("    run_id: run directory name; empty: <run.name>-<KFP run id>.")
     for p in RUN_PARAMETERS:
-        lines.append(f"    {p.name}: {p.help} ({p.key}).")
-    lines.append("    overrides: further config overrides, a list of 'key=value'.")
+        lines.append(f"    {p.name}: {p.help}" + (f" ({p.key})." if p.key else "."))
     return "\n".join(lines) + "\n"
+
+
+def _signature(defaults: dict) -> inspect.Signature:
+    """The pipeline function's signature: one typed parameter per row of the table."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature(
+        [
+            inspect.Parameter(p.name, kind, default=defaults[p.name], annotation=p.type)
+            for p in RUN_PARAMETERS
+        ]
+    )
 
 
 def _group_dag(group: StepGroup, placement: Placement) -> Callable:
@@ -153,54 +165,15 @@ def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
     groups = [(g, _group_dag(g, placement)) for g in step_groups(cfg)]
     parallelism = cfg.pipeline.parallel_arms
 
-    def glov(
-        run_id: str = d["run_id"],
-        store_uri: str = d["store_uri"],
-        dataset_uri: str = d["dataset_uri"],
-        shots: int = d["shots"],
-        max_classes: int = d["max_classes"],
-        test_per_class: int = d["test_per_class"],
-        data_seed: int = d["data_seed"],
-        vlm_model: str = d["vlm_model"],
-        vlm_pretrained: str = d["vlm_pretrained"],
-        llm_model: str = d["llm_model"],
-        temperature: float = d["temperature"],
-        max_new_tokens: int = d["max_new_tokens"],
-        method: str = d["method"],
-        compare_with: list = d["compare_with"],
-        candidates: int = d["candidates"],
-        seed: int = d["seed"],
-        alphas: list = d["alphas"],
-        layer: float = d["layer"],
-        negative: str = d["negative"],
-        cache_dir: str = d["cache_dir"],
-        overrides: list = d["overrides"],
-    ):
+    def glov(*args):
+        # kfp calls the pipeline function with one channel per parameter of its
+        # signature, positionally, in the table's order.
+        params = dict(zip(d, args, strict=True))
         prep = data_prep(
             base_config=base_config,
             compiled_steps=steps,
             job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-            run_id=run_id,
-            store_uri=store_uri,
-            dataset_uri=dataset_uri,
-            shots=shots,
-            max_classes=max_classes,
-            test_per_class=test_per_class,
-            data_seed=data_seed,
-            vlm_model=vlm_model,
-            vlm_pretrained=vlm_pretrained,
-            llm_model=llm_model,
-            temperature=temperature,
-            max_new_tokens=max_new_tokens,
-            method=method,
-            compare_with=compare_with,
-            candidates=candidates,
-            seed=seed,
-            alphas=alphas,
-            layer=layer,
-            negative=negative,
-            cache_dir=cache_dir,
-            overrides=overrides,
+            **params,
         )
         placement.apply(prep, "cpu", "data prep", image="cpu")
         config, data = prep.outputs["config"], prep.outputs["data"]
@@ -214,7 +187,6 @@ def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
         report = final(config=config, data=data, histories=dsl.Collected(history))
         placement.apply(report, "vlm", "final evaluation and report", image="gpu")
 
-    names = [p.name for p in RUN_PARAMETERS] + list(EXTRA_PARAMETERS)
-    assert sorted(names) == sorted(d), "run parameters and the pipeline signature disagree"
+    glov.__signature__ = _signature(d)
     glov.__doc__ = _docstring()
     return dsl.pipeline(name=pipeline_name(cfg), description=_describe(cfg))(glov)

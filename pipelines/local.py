@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from glov.config import GlovConfig
-from glov.errors import GlovError, RunDirError
+from glov.errors import GlovError
+from glov.runs.inputs import cache_dir
+from glov.runs.rundir import RunDir, default_run_id, open_mode
+from glov.search.arms import arms_for
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,6 @@ LOCAL_PARALLEL_TASKS = 2  # kfp.local's ParallelFor runs at most this many itera
 def local_threads(cfg: GlovConfig) -> int:
     """Torch threads per task: $OMP_NUM_THREADS if set, else this machine's cores shared
     by the arms that run at once."""
-    from glov.arms import arms_for
-
     if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]):
         return int(os.environ["OMP_NUM_THREADS"])
     at_once = max(1, min(LOCAL_PARALLEL_TASKS, len(arms_for(cfg))))
@@ -48,7 +48,7 @@ def local_threads(cfg: GlovConfig) -> int:
 
 
 def default_pipeline_root(cfg: GlovConfig) -> Path:
-    return Path(cfg.run.cache_dir).expanduser() / "kfp-local"
+    return cache_dir(cfg) / "kfp-local"
 
 
 def run_local(
@@ -69,24 +69,13 @@ def run_local(
     """
     from kfp import local
 
-    from glov.rundir import RunDir
-    from glov.store import open_store
     from pipelines.glov_pipeline import build_pipeline
 
     root = root or cfg.store.uri
-    run_id = run_id or f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run = RunDir(open_store(root).child(run_id), run_id)
-    exists = run.has("config.yaml")
-    if force:
-        for key in run.store.list():
-            run.store.delete(key)
-    elif exists and not resume:
-        raise RunDirError(
-            f"run directory {run.uri} already exists",
-            "pass --resume to continue it (finished steps are reused) or --force to replace it",
-        )
-    elif resume and not exists:
-        raise RunDirError(f"there is no run to resume at {run.uri}", "drop --resume to start it")
+    run_id = run_id or default_run_id(cfg.run.name)
+    # The same checks as `glov run`, before any task starts; data prep then
+    # creates the run, or reopens it on --resume.
+    RunDir.claim(root, run_id, open_mode(resume=resume, force=force), cfg.store)
     proot = Path(pipeline_root) if pipeline_root else default_pipeline_root(cfg)
     proot.mkdir(parents=True, exist_ok=True)
     local.init(

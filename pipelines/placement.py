@@ -1,6 +1,6 @@
 """Where and how each pipeline task runs: image, resources, GPU placement, retries, env.
 
-Everything comes from the config's `pipeline` section (glov.sections.PipelineConfig)
+Everything comes from the config's `pipeline` section (glov.config.deploy.PipelineConfig)
 and is compiled into the pipeline YAML. Secrets are referenced by name only
 (use_secret_as_env), never copied into the YAML.
 """
@@ -12,7 +12,7 @@ from typing import Literal
 from kfp import kubernetes
 from kfp.dsl import PipelineTask
 
-from glov import images
+from components import images
 from glov.config import GlovConfig
 
 TaskKind = Literal["cpu", "llm", "vlm"]

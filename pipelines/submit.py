@@ -7,18 +7,13 @@ without a server); `submit` compiles the pipeline and sends it with kfp.Client.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+from components.run_parameters import PARAMETERS_BY_NAME, parse_parameter, unknown_parameter
 from glov.config import GlovConfig
 from glov.errors import ConfigError
-from glov.pipeline_params import (
-    EXTRA_PARAMETERS,
-    PARAMETERS_BY_NAME,
-    RUN_ID_PATTERN,
-    parse_parameter,
-)
+from glov.runs.rundir import RUN_ID_PATTERN, default_run_id
 
 
 def parse_params(assignments: list[str]) -> dict[str, Any]:
@@ -52,9 +47,9 @@ def submit_request(
     """
     arguments = dict(params or {})
     for name in arguments:
-        if name not in PARAMETERS_BY_NAME and name not in EXTRA_PARAMETERS:
-            raise ConfigError(f"there is no run parameter named {name!r}", "see glov submit --help")
-    run_name = run_name or f"{cfg.run.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if name not in PARAMETERS_BY_NAME:
+            raise unknown_parameter(name)
+    run_name = run_name or default_run_id(cfg.run.name)
     if "run_id" not in arguments and RUN_ID_PATTERN.match(run_name):
         arguments["run_id"] = run_name
     return {

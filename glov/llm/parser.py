@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from glov.templates import SLOT, TemplateError, validate_template
+from glov.templates import SLOT, TemplateError, normalise, validate_template
 
 EMPTY = "empty"
 TOO_LONG = "too-long"
@@ -101,11 +101,6 @@ def _cut_chatter(line: str) -> str:
     if sep and SLOT not in head and SLOT in tail and _INTRO.search(head):
         return tail
     return line
-
-
-def normalise(template: str) -> str:
-    """The key duplicates are compared by: lowercase, whitespace collapsed."""
-    return " ".join(template.lower().split())
 
 
 def parse_answer(text: str, max_chars: int) -> str:

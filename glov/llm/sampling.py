@@ -5,13 +5,20 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from glov.config import LLMConfig
 from glov.llm.loader import LoadedLLM
 from glov.llm.metaprompt import Message, render_chat
+
+if TYPE_CHECKING:
+    # Type-only: importing glov.llm.steering pulls in transformers, which
+    # plain (unsteered) sampling does not need at import time.
+    from transformers import Cache
+
+    from glov.llm.steering.decode import Steer
 
 
 @dataclass
@@ -34,7 +41,9 @@ def _answer_lengths(generated: torch.Tensor, eos_ids: list[int]) -> list[int]:
     return lengths
 
 
-def _prefill_once(llm: LoadedLLM, input_ids: Any, attention_mask: Any, n: int) -> Any:
+def _prefill_once(
+    llm: LoadedLLM, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int
+) -> Cache | None:
     """The prompt's KV cache (all but its last token), computed once and repeated n times.
 
     HF generate with num_return_sequences=n copies the prompt n times and runs
@@ -61,13 +70,13 @@ def _prefill_once(llm: LoadedLLM, input_ids: Any, attention_mask: Any, n: int) -
 
 def _generate(
     llm: LoadedLLM,
-    input_ids: Any,
-    attention_mask: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
     n: int,
     share_prefix: bool,
     eos_ids: list[int],
     settings: dict[str, Any],
-) -> Any:
+) -> torch.Tensor:
     """One batched generate call for n samples; returns [n, prompt_len + new] token ids."""
     common = dict(eos_token_id=eos_ids, pad_token_id=llm.pad_token_id, **settings)
     cache = None
@@ -93,13 +102,14 @@ def sample(
     n: int,
     cfg: LLMConfig,
     seed: int,
-    steer: Any = None,
+    steer: Steer | None = None,
     share_prefix: bool = True,
 ) -> GenerationResult:
     """Sample n answers to `messages`; the same seed gives the same texts (on one device).
 
-    With `steer` (a steering spec from glov.llm.steering), decoding goes through
-    steered_generate instead of HF generate, with the same sampling settings.
+    With `steer` (a glov.llm.steering.decode.Steer, its layer already resolved),
+    decoding goes through steered_generate instead of HF generate, with the
+    same sampling settings.
     `share_prefix=False` turns off the shared prompt prefill (see _generate);
     the texts are the same either way.
     """
@@ -113,7 +123,7 @@ def sample(
     attention_mask = enc["attention_mask"].to(llm.device)
     prompt_len = int(input_ids.shape[1])
     eos_ids = llm.eos_token_ids
-    settings = dict(
+    settings: dict[str, Any] = dict(
         max_new_tokens=cfg.max_new_tokens,
         do_sample=True,
         temperature=cfg.temperature,
@@ -131,7 +141,7 @@ def sample(
                     llm, input_ids, attention_mask, n, share_prefix, eos_ids, settings
                 )
         else:
-            from glov.llm.steering import steered_generate
+            from glov.llm.steering.decode import steered_generate
 
             out = steered_generate(
                 llm.model,
@@ -143,9 +153,8 @@ def sample(
                 pad_token_id=llm.pad_token_id,
                 **settings,
             )
-            # steered_generate returns a SteeredOutput; its .sequences has the
-            # same layout as HF generate's (left-padded prompt, then the answer).
-            sequences = getattr(out, "sequences", out)
+            # Same layout as HF generate's output: the prompt, then the answer.
+            sequences = out.sequences
     seconds = time.perf_counter() - start
     generated = sequences[:, prompt_len:]
     lengths = _answer_lengths(generated, eos_ids)

@@ -1,4 +1,4 @@
-"""Prometheus metrics of GLOV runs: recorded per step, pushed or served.
+"""Prometheus metrics of GLOV runs: recorded per step, pushed to a Pushgateway.
 
 See names.py for every metric and label, recorder.py for RunMetrics.
 """
@@ -13,7 +13,6 @@ from glov.metrics.names import (
     slug,
 )
 from glov.metrics.recorder import RunMetrics
-from glov.metrics.serve import MetricsServer
 
 __all__ = [
     "FINAL_VARIANTS",
@@ -21,7 +20,6 @@ __all__ = [
     "REJECT_REASONS",
     "SPECS",
     "STAGES",
-    "MetricsServer",
     "RunMetrics",
     "check_label_value",
     "slug",

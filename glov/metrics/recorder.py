@@ -1,8 +1,8 @@
 """RunMetrics: the metrics of one arm of one run, recorded step by step.
 
 Each recorder owns its CollectorRegistry (no global state, so several arms or
-runs in one process, and tests, never mix). It can be scraped (`serve`) by a
-long-lived process or pushed (`push`) per step by pipeline pods.
+runs in one process, and tests, never mix). It is pushed (`push`) to a
+Pushgateway after every step, by the loop and by pipeline pods alike.
 
 Push groups are {job, run, arm, step}: `arm` is there because a GLOV run sweeps
 several arms (alphas, baselines) with the same run id, and without it their
@@ -27,6 +27,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, push_to_gateway
 from prometheus_client.metrics import MetricWrapperBase
 
+from glov.config.deploy import MetricsConfig
 from glov.metrics.names import (
     FINAL_VARIANTS,
     IDENTITY_LABELS,
@@ -38,8 +39,6 @@ from glov.metrics.names import (
     check_member,
 )
 from glov.metrics.push import StepSnapshot, counter_totals, deadline_handler
-from glov.metrics.serve import MetricsServer, serve_registry
-from glov.sections import MetricsConfig
 
 log = logging.getLogger(__name__)
 
@@ -222,10 +221,6 @@ class RunMetrics:
             type(exc).__name__,
             exc,
         )
-
-    def serve(self, port: int, addr: str = "0.0.0.0") -> MetricsServer:
-        """Expose this registry on http://addr:port/metrics for a scraping Prometheus."""
-        return serve_registry(self.registry, port, addr)
 
 
 def _cuda_peak_bytes() -> int | None:

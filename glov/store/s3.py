@@ -28,7 +28,7 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 from urllib3.exceptions import HTTPError
 
-from glov.sections import StoreConfig
+from glov.config.deploy import StoreConfig
 from glov.store.base import ObjectExists, Store, StoreError
 from glov.store.credentials import (
     ACCESS_KEY_VARS,
@@ -271,7 +271,7 @@ class S3Store(Store):
             f"delete {self._url(name)}", lambda: self._client.remove_object(self.bucket, name)
         )
 
-    # -- helpers for remote_cache -------------------------------------------
+    # -- helpers for downloads ----------------------------------------------
 
     def _stored_sha256(self, name: str) -> str | None:
         """The recorded checksum; None if absent, "" if the object has none."""

@@ -12,13 +12,15 @@ if TYPE_CHECKING:
     from glov.vlm.baselines import S_TEMP, ds_templates
     from glov.vlm.clip import ClipScorer
     from glov.vlm.feature_cache import FeatureCache
+    from glov.vlm.scorer import Scorer
 
-__all__ = ["ClipScorer", "FeatureCache", "S_TEMP", "ds_templates"]
+__all__ = ["ClipScorer", "FeatureCache", "S_TEMP", "Scorer", "ds_templates"]
 
 _WHERE = {
     "ClipScorer": "glov.vlm.clip",
     "FeatureCache": "glov.vlm.feature_cache",
     "S_TEMP": "glov.vlm.baselines",
+    "Scorer": "glov.vlm.scorer",
     "ds_templates": "glov.vlm.baselines",
 }
 

@@ -28,6 +28,7 @@ from glov.data import Split, load_image
 from glov.errors import DataError, ModelError
 from glov.templates import TemplateError, fill_all
 from glov.vlm.feature_cache import FeatureCache
+from glov.vlm.shared_features import StoreFeatureCache, TieredFeatureCache
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +167,16 @@ def _load_checkpoint(model: torch.nn.Module, path: Path, model_name: str) -> Non
 class ClipScorer:
     """Zero-shot accuracy of prompt templates for one open_clip model."""
 
-    def __init__(self, cfg: VLMConfig, cache_dir: str | Path, shared_cache: Any = None):
-        """`shared_cache` (a StoreFeatureCache) puts features in the run store too."""
+    def __init__(
+        self, cfg: VLMConfig, cache_dir: str | Path, shared_cache: StoreFeatureCache | None = None
+    ):
+        """`shared_cache` puts features in the run store too (pods and runs share them)."""
         self.cfg = cfg
         self.model_name = resolve_model_name(cfg.model)
         self.device = pick_device(cfg.device)
         self.random_weights = cfg.pretrained is None
         self.cache = FeatureCache(Path(cache_dir).expanduser() / "features")
         if shared_cache is not None:
-            from glov.vlm.store_cache import TieredFeatureCache
-
             self.cache = TieredFeatureCache(self.cache, shared_cache)
         self.cache_hits = 0
         self.cache_misses = 0

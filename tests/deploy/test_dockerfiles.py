@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from deploy_helpers import IMAGES, ROOT
+from dockerfile_helpers import (
+    DOCKERFILES,
+    WHEEL_PACKAGES,
+    Instr,
+    arg_default,
+    copies,
+    excluded,
+    parse,
+    uv_syncs,
+)
 
-import glov.images
+import components.images
 
-DOCKERFILES = {"gpu": IMAGES / "Dockerfile.gpu", "cpu": IMAGES / "Dockerfile.cpu"}
 # Packages that must stay in the CPU image: what data prep, ranking, reports
 # and the KFP/S3/metrics plumbing import.
 CPU_NEEDS = {
@@ -37,64 +44,6 @@ CPU_NEEDS = {
     "pillow",
     "animal-mnist",
 }
-
-
-@dataclass
-class Instr:
-    stage: int  # -1 before the first FROM
-    op: str
-    args: str
-
-
-def parse(path: Path) -> list[Instr]:
-    """Instructions with line continuations joined and comments dropped."""
-    out: list[Instr] = []
-    stage = -1
-    buf = ""
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not buf and (not line or line.startswith("#")):
-            continue
-        if buf and line.startswith("#"):
-            continue  # a comment inside a continued instruction
-        if line.endswith("\\"):
-            buf += line[:-1] + " "
-            continue
-        full = (buf + line).strip()
-        buf = ""
-        op, _, args = full.partition(" ")
-        op = op.upper()
-        if op == "FROM":
-            stage += 1
-        out.append(Instr(stage, op, args.strip()))
-    return out
-
-
-def arg_default(instrs: list[Instr], name: str) -> str:
-    values = [
-        i.args.split("=", 1)[1] for i in instrs if i.op == "ARG" and i.args.startswith(f"{name}=")
-    ]
-    assert len(values) == 1, f"expected one `ARG {name}=...` default, found {values}"
-    return values[0]
-
-
-def uv_syncs(instrs: list[Instr]) -> list[list[str]]:
-    """Argument lists of every `uv sync` (after `uv sync`) in RUN instructions."""
-    found = []
-    for i in instrs:
-        if i.op != "RUN" or "uv sync" not in i.args:
-            continue
-        words = shlex.split(i.args)
-        starts = [n for n in range(len(words) - 1) if words[n : n + 2] == ["uv", "sync"]]
-        for n in starts:
-            rest = words[n + 2 :]
-            ends = [k for k, w in enumerate(rest) if w in {"&&", ";", "||"}]
-            found.append(rest[: ends[0]] if ends else rest)
-    return found
-
-
-def excluded(args: list[str]) -> list[str]:
-    return [args[n + 1] for n, a in enumerate(args) if a == "--no-install-package"]
 
 
 def torch_only_packages(lock: dict) -> set[str]:
@@ -149,12 +98,13 @@ def test_hadolint_passes_and_fails_a_bad_dockerfile(tmp_path):
 
 def test_both_images_install_from_the_lockfile(files):
     for kind, instrs in files.items():
-        copies = [i.args for i in instrs if i.op == "COPY" and not i.args.startswith("--from")]
-        lock_copy = next(n for n, c in enumerate(copies) if "uv.lock" in c.split())
-        assert "pyproject.toml" in copies[lock_copy].split()
-        src_copy = next(n for n, c in enumerate(copies) if c.split()[0] == "glov")
+        sources = [src for src, _ in copies(instrs)]
+        lock_copy = next(n for n, src in enumerate(sources) if "uv.lock" in src)
+        assert "pyproject.toml" in sources[lock_copy]
+        src_copies = [n for n, src in enumerate(sources) if set(src) & set(WHEEL_PACKAGES)]
+        assert src_copies, f"{kind}: no package source is copied"
         # Lockfile first: the dependency layer must not depend on source edits.
-        assert lock_copy < src_copy, f"{kind}: copy pyproject.toml/uv.lock before glov/"
+        assert lock_copy < min(src_copies), f"{kind}: copy pyproject.toml/uv.lock before sources"
         syncs = uv_syncs(instrs)
         assert len(syncs) == 2, f"{kind}: expected a deps-only and a project uv sync"
         for args in syncs:
@@ -172,7 +122,9 @@ def test_both_images_install_from_the_lockfile(files):
 def test_uv_and_python_pinned_in_one_place(files):
     gpu, cpu = files["gpu"], files["cpu"]
     assert (
-        arg_default(gpu, "UV_VERSION") == arg_default(cpu, "UV_VERSION") == (glov.images.UV_VERSION)
+        arg_default(gpu, "UV_VERSION")
+        == arg_default(cpu, "UV_VERSION")
+        == components.images.UV_VERSION
     )
     assert any(i.op == "FROM" and i.args == "ghcr.io/astral-sh/uv:${UV_VERSION} AS uv" for i in gpu)
     assert any(i.op == "FROM" and i.args == "ghcr.io/astral-sh/uv:${UV_VERSION} AS uv" for i in cpu)
@@ -224,8 +176,9 @@ def _dry_run(args: list[str], tmp_path: Path) -> set[str]:
     project.mkdir(exist_ok=True)
     for name in ("pyproject.toml", "uv.lock", "README.md"):
         shutil.copy(ROOT / name, project / name)
-    (project / "glov").mkdir(exist_ok=True)
-    (project / "glov" / "__init__.py").touch()
+    for package in WHEEL_PACKAGES:
+        (project / package).mkdir(exist_ok=True)
+        (project / package / "__init__.py").touch()
     env = {
         **os.environ,
         "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv"),
@@ -276,7 +229,7 @@ def test_final_stage_runs_as_numeric_non_root_user_with_cache_volume(files):
 
 
 def test_labels_carry_the_image_names_and_version(files):
-    names = {"gpu": glov.images.GPU_REPOSITORY, "cpu": glov.images.CPU_REPOSITORY}
+    names = {"gpu": components.images.GPU_REPOSITORY, "cpu": components.images.CPU_REPOSITORY}
     for kind, instrs in files.items():
         last = max(i.stage for i in instrs)
         final = [i for i in instrs if i.stage == last]
@@ -301,7 +254,7 @@ def test_version_guard_rejects_a_wrong_build_arg(files, tmp_path):
             cwd=tmp_path,
             capture_output=True,
             text=True,
-            env={**env, "VERSION": glov.images.version()},
+            env={**env, "VERSION": components.images.version()},
         )
         assert ok.returncode == 0, f"{kind}: {ok.stderr}"
         bad = subprocess.run(
@@ -325,48 +278,3 @@ def test_no_secrets_baked_in(files):
                     assert not re.search(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", name, re.I), (
                         f"{kind}: {i.op} {name} would bake a secret into the image"
                     )
-
-
-def test_dockerignore_allows_exactly_what_is_copied(files):
-    for kind, instrs in files.items():
-        ignore = DOCKERFILES[kind].with_name(DOCKERFILES[kind].name + ".dockerignore")
-        assert ignore.is_file(), f"{ignore} missing: the whole checkout would be sent"
-        patterns = [
-            p.strip()
-            for p in ignore.read_text().splitlines()
-            if p.strip() and not p.startswith("#")
-        ]
-        assert patterns[0] == "*", "allowlist: start by ignoring everything"
-        allowed = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-        sources = set()
-        for i in instrs:
-            if i.op == "COPY" and not i.args.startswith("--from"):
-                sources.update(i.args.split()[:-1])
-        assert allowed == sources, f"{kind}: allowlist {allowed} vs COPY sources {sources}"
-        # What sits in a checkout beside the source stays out of the context.
-        for path in (
-            ".venv/bin/python",
-            ".env",
-            "runs/r1/log.jsonl",
-            ".git/config",
-            ".cache/glov/x.npy",
-            "glov/__pycache__/cli.cpython-311.pyc",
-        ):
-            assert _ignored(patterns, path), f"{kind}: {path} would be sent to the builder"
-        for path in ("uv.lock", "glov/images.py", "glov/profiles/smoke.yaml"):
-            assert not _ignored(patterns, path), f"{kind}: {path} would be missing"
-
-
-def _ignored(patterns: list[str], path: str) -> bool:
-    """.dockerignore semantics: the last matching pattern wins; a match on a
-    parent directory covers everything below it."""
-    parts = path.split("/")
-    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    ignored = False
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        pat = pattern.lstrip("!").rstrip("/")
-        regex = re.escape(pat).replace(r"\*\*/", "(?:.*/)?").replace(r"\*", "[^/]*")
-        if any(re.fullmatch(regex, p) for p in prefixes):
-            ignored = not negate
-    return ignored

@@ -1,4 +1,4 @@
-"""glov.images: the single source of image references, and its consumers."""
+"""components.images: the single source of image references, and its consumers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import tomllib
 import pytest
 from deploy_helpers import IMAGES, ROOT, containers, pod_templates
 
-import glov.images
+import components.images
 
 PYPROJECT_VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
@@ -22,25 +22,30 @@ def no_registry_env(monkeypatch):
 
 
 def test_defaults_use_the_package_version_as_tag():
-    assert glov.images.version() == PYPROJECT_VERSION
-    assert glov.images.gpu_image() == f"ghcr.io/glov-kfp/glov-gpu:{PYPROJECT_VERSION}"
-    assert glov.images.cpu_image() == f"ghcr.io/glov-kfp/glov-cpu:{PYPROJECT_VERSION}"
+    assert components.images.version() == PYPROJECT_VERSION
+    assert components.images.gpu_image() == f"ghcr.io/glov-kfp/glov-gpu:{PYPROJECT_VERSION}"
+    assert components.images.cpu_image() == f"ghcr.io/glov-kfp/glov-cpu:{PYPROJECT_VERSION}"
 
 
 def test_installed_metadata_answers_without_a_checkout(monkeypatch, tmp_path):
     # Inside the images glov is installed as a wheel with no pyproject.toml.
-    monkeypatch.setattr(glov.images, "_PYPROJECT", tmp_path / "pyproject.toml")
-    assert glov.images.version() == importlib.metadata.version("glov-kfp")
+    monkeypatch.setattr(components.images, "_PYPROJECT", tmp_path / "pyproject.toml")
+    assert components.images.version() == importlib.metadata.version("glov-kfp")
 
 
 def test_registry_from_argument_env_or_none(monkeypatch):
     monkeypatch.setenv("REGISTRY", "registry.example:5000/team/")
-    assert glov.images.gpu_image() == f"registry.example:5000/team/glov-gpu:{PYPROJECT_VERSION}"
+    assert (
+        components.images.gpu_image() == f"registry.example:5000/team/glov-gpu:{PYPROJECT_VERSION}"
+    )
     # The argument beats the environment.
-    assert glov.images.cpu_image("localhost:5001") == f"localhost:5001/glov-cpu:{PYPROJECT_VERSION}"
+    assert (
+        components.images.cpu_image("localhost:5001")
+        == f"localhost:5001/glov-cpu:{PYPROJECT_VERSION}"
+    )
     # An empty REGISTRY means a local image (kind load, minikube image load).
     monkeypatch.setenv("REGISTRY", "")
-    assert glov.images.cpu_image() == f"glov-cpu:{PYPROJECT_VERSION}"
+    assert components.images.cpu_image() == f"glov-cpu:{PYPROJECT_VERSION}"
 
 
 @pytest.mark.parametrize(
@@ -49,7 +54,7 @@ def test_registry_from_argument_env_or_none(monkeypatch):
 )
 def test_malformed_registry_is_refused(bad):
     with pytest.raises(ValueError, match="REGISTRY"):
-        glov.images.gpu_image(bad)
+        components.images.gpu_image(bad)
 
 
 def _module(*args: str, registry: str | None = None) -> subprocess.CompletedProcess:
@@ -57,7 +62,7 @@ def _module(*args: str, registry: str | None = None) -> subprocess.CompletedProc
     if registry is not None:
         env["REGISTRY"] = registry
     return subprocess.run(
-        [sys.executable, "-m", "glov.images", *args],
+        [sys.executable, "-m", "components.images", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -75,7 +80,7 @@ def test_module_prints_makefile_lines():
         "REGISTRY": "localhost:5000",
         "GPU_IMAGE": f"localhost:5000/glov-gpu:{PYPROJECT_VERSION}",
         "CPU_IMAGE": f"localhost:5000/glov-cpu:{PYPROJECT_VERSION}",
-        "UV_VERSION": glov.images.UV_VERSION,
+        "UV_VERSION": components.images.UV_VERSION,
     }
     # Each line must survive `make`'s and the shell's parsing unchanged.
     assert all(re.fullmatch(r"[A-Z_]+=[A-Za-z0-9._:/-]*", line) for line in proc.stdout.split())
@@ -90,8 +95,8 @@ def test_module_rejects_a_bad_registry_with_a_message():
 
 def test_manifests_reference_glov_images_only_by_their_canonical_names(rendered):
     names = {
-        glov.images.GPU_REPOSITORY: glov.images.gpu_image(),
-        glov.images.CPU_REPOSITORY: glov.images.cpu_image(),
+        components.images.GPU_REPOSITORY: components.images.gpu_image(),
+        components.images.CPU_REPOSITORY: components.images.cpu_image(),
     }
     every = [
         c["image"]
@@ -104,12 +109,12 @@ def test_manifests_reference_glov_images_only_by_their_canonical_names(rendered)
         repo = ref.split("@")[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
         if repo.startswith("glov-"):
             assert repo in names and ref.endswith(f"/{repo}:{PYPROJECT_VERSION}"), (
-                f"{ref}: reference glov images as glov.images gives them ({names[repo]})"
+                f"{ref}: reference glov images as components.images gives them ({names[repo]})"
             )
 
 
 def test_images_readme_names_the_images():
     readme = (IMAGES / "README.md").read_text()
-    for repo in (glov.images.GPU_REPOSITORY, glov.images.CPU_REPOSITORY):
+    for repo in (components.images.GPU_REPOSITORY, components.images.CPU_REPOSITORY):
         assert f"`{repo}`" in readme
-    assert "python -m glov.images" in readme
+    assert "python -m components.images" in readme

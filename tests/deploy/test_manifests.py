@@ -102,6 +102,3 @@ def test_service_monitor_selects_the_pushgateway(rendered):
         assert [s["metadata"]["name"] for s in services] == ["glov-pushgateway"], overlay
         ports = {p.get("name") for p in services[0]["spec"]["ports"]}
         assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports
-
-
-# --- security ---------------------------------------------------------------

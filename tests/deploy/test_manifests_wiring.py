@@ -147,6 +147,3 @@ def test_cache_init_job_matches_gpu_defaults_and_image_user(rendered):
         for kind in ("gpu", "cpu"):
             text = (Path(MANIFESTS).parent / "images" / f"Dockerfile.{kind}").read_text()
             assert f"GLOV_CACHE_DIR={d['GLOV_CACHE_DIR']}" in text, kind
-
-
-# --- the standalone MinIO refuses placeholder credentials ---------------------

@@ -1,8 +1,9 @@
-"""LLM test fixtures: a tiny random Llama, and one torch thread per test.
+"""LLM test fixtures: a tiny random Llama.
 
-`smollm2` (the real model) lives in tests/conftest.py, shared with the loop and
-pipeline tests. `tiny_llama` is a 4-layer randomly initialised LlamaForCausalLM
-that shares SmolLM2's tokenizer (and vocabulary size), for fast structural tests.
+`smollm2` (the real model) and the one-torch-thread setting live in
+tests/conftest.py, shared with the loop and pipeline tests. `tiny_llama` is a
+4-layer randomly initialised LlamaForCausalLM that shares SmolLM2's tokenizer
+(and vocabulary size), for fast structural tests.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from glov.llm.steering import (
     decoder_layers,
     steered_generate,
 )
-from glov.llm.steering_vector import _capture_layer
+from glov.llm.steering.vector import _capture_layer
 
 VOCAB = 1000
 PAD = 0
@@ -112,6 +112,3 @@ def assert_same(out, ref_ids, ref_logits, atol: float = 1e-4) -> None:
 
 def no_hooks(model) -> bool:
     return all(len(layer._forward_hooks) == 0 for layer in decoder_layers(model))
-
-
-# --- exactness --------------------------------------------------------------

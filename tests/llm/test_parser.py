@@ -4,7 +4,7 @@ import pytest
 
 from glov.llm import parser
 from glov.llm.parser import Rejected, parse_answer, parse_answers
-from glov.templates import fill, validate_template
+from glov.templates import fill_all, validate_template
 
 MAX = 200
 
@@ -182,7 +182,7 @@ def test_results_always_pass_validate_template():
     for text in texts:
         template = parse_answer(text, MAX)
         assert validate_template(template) == template
-        assert fill(template, "golden retriever").count("golden retriever") == 1
+        assert fill_all(template, ["golden retriever"])[0].count("golden retriever") == 1
 
 
 def test_reason_constants():

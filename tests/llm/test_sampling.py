@@ -3,6 +3,7 @@ import torch
 
 from glov.llm.metaprompt import glov_messages, render_chat
 from glov.llm.sampling import _answer_lengths, sample
+from glov.llm.steering import Steer, resolve_layer
 
 HISTORY = [
     ("A photo of a {}.", 0.31),
@@ -22,13 +23,8 @@ def short_cfg(smollm2_config):
 
 @pytest.fixture(scope="module")
 def seed0(smollm2, short_cfg):
-    # Module fixtures run before conftest's per-test one-thread setting.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return sample(smollm2, MESSAGES, N, short_cfg, seed=0)
-    finally:
-        torch.set_num_threads(before)
+    # One torch thread: tests/conftest.py sets it for the session, before this runs.
+    return sample(smollm2, MESSAGES, N, short_cfg, seed=0)
 
 
 def test_n_answers_from_one_batched_call(smollm2, short_cfg):
@@ -103,3 +99,16 @@ def test_real_answers_go_through_the_parser(seed0):
 
     result = parse_answers(seed0.texts, {t for t, _ in HISTORY}, 200)
     assert len(result.templates) + sum(result.rejections.values()) == N
+
+
+def test_steered_sampling_is_seeded_and_counts_tokens(tiny_llama, smollm2_config):
+    # The steered path goes through steered_generate and reads its .sequences;
+    # the layer is resolved from a depth fraction before the Steer is built.
+    cfg = smollm2_config.model_copy(update={"max_new_tokens": 5})
+    hidden = tiny_llama.model.config.hidden_size
+    layer = resolve_layer(0.55, tiny_llama.num_layers)
+    steer = Steer(torch.ones(hidden), layer, 1.0, "exact")
+    a = sample(tiny_llama, MESSAGES, 3, cfg, seed=0, steer=steer)
+    b = sample(tiny_llama, MESSAGES, 3, cfg, seed=0, steer=steer)
+    assert a.texts == b.texts and len(a.texts) == 3
+    assert a.new_tokens == 3 * 5  # the random model never emits eos here

@@ -203,6 +203,3 @@ def test_eager_attention_exact_equals_reference():
     v = random_vector(model, ids, mask, LAYER, ratio=1.0)
     ref_ids, ref_logits = naive_reference(model, ids, mask, LAYER, 4.0 * v, steps=5)
     assert_same(greedy(model, ids, mask, Steer(v, LAYER, 4.0, "exact"), 5), ref_ids, ref_logits)
-
-
-# --- stopping, sampling, hooks, validation ---------------------------------

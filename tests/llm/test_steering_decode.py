@@ -146,4 +146,14 @@ def test_rejects_right_padding_and_unknown_models(llama):
         decoder_layers(nn.Linear(2, 2))
 
 
-# --- layers and vectors ------------------------------------------------------
+def test_steer_layer_must_be_a_resolved_index_of_the_model(llama):
+    ids, mask = make_batch([4])
+    v = torch.zeros(64)
+    with pytest.raises(TypeError, match="resolve_layer"):
+        Steer(v, 0.55, 1.0)
+    with pytest.raises(TypeError, match="resolve_layer"):
+        Steer(v, True, 1.0)
+    for mode in ("exact", "cached", "reference"):
+        with pytest.raises(ValueError, match=r"layer index 7 .* 4 decoder layers"):
+            greedy(llama, ids, mask, Steer(v, 7, 1.0, mode), 2)
+    assert no_hooks(llama)

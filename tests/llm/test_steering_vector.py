@@ -1,4 +1,4 @@
-"""Steering vectors: layer choice, H+ - H-, attention-sink guard, pooling."""
+"""Steering vectors: layer choice and checks, H+ - H-, attention-sink guard, pooling."""
 
 from __future__ import annotations
 
@@ -11,15 +11,28 @@ from transformers import (
 )
 
 from glov.llm.steering import (
+    check_layer_index,
     compute_steering_vector,
     resolve_layer,
+    steering_hook,
 )
-from glov.llm.steering_vector import _capture_layer
+from glov.llm.steering.vector import _capture_layer
 from tests.llm.steering_helpers import (
     LAYER,
     PAD,
+    no_hooks,
     tiny_model,
 )
+
+
+class Chars:
+    """A character-level tokenizer, enough to feed the tiny model text."""
+
+    pad_token_id = PAD
+    eos_token_id = PAD
+
+    def __call__(self, text, add_special_tokens=True):
+        return {"input_ids": [1] * add_special_tokens + [3 + ord(c) % 900 for c in text]}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +50,37 @@ def test_resolve_layer():
             resolve_layer(bad, 32)
     with pytest.raises(TypeError):
         resolve_layer(True, 32)
+
+
+def test_check_layer_index():
+    assert check_layer_index(0, 4) == 0 and check_layer_index(3, 4) == 3
+    for bad in (4, -1):
+        with pytest.raises(ValueError, match=rf"index {bad} .* 4 decoder layers"):
+            check_layer_index(bad, 4)
+    for unresolved in (0.55, 1.0, True):
+        with pytest.raises(TypeError, match="resolve_layer"):
+            check_layer_index(unresolved, 4)
+
+
+def test_unresolved_or_out_of_range_layer_is_rejected(llama):
+    # The tiny Llama has 4 decoder layers: a depth fraction is a config value
+    # that only resolve_layer interprets, and index 4 does not exist.
+    def hook_at(layer):
+        with steering_hook(llama, layer, lambda h: None):
+            pass
+
+    with pytest.raises(TypeError, match="resolve_layer"):
+        compute_steering_vector(llama, Chars(), "abc", "abd", 0.55)
+    with pytest.raises(TypeError, match="resolve_layer"):
+        hook_at(0.55)
+    with pytest.raises(ValueError, match=r"layer index 4 .* 4 decoder layers"):
+        compute_steering_vector(llama, Chars(), "abc", "abd", 4)
+    with pytest.raises(ValueError, match=r"layer index -1 .* 4 decoder layers"):
+        hook_at(-1)
+    assert no_hooks(llama)
+    # The resolved index works where the fraction did not.
+    sv = compute_steering_vector(llama, Chars(), "abc", "abd", resolve_layer(0.55, 4))
+    assert sv.layer == 2
 
 
 def test_identical_texts_give_a_zero_vector(smollm2):
@@ -73,15 +117,6 @@ def test_attention_sink_is_dropped_and_ratio_reported(smollm2):
 
 
 def test_padded_pooling_cancels_shared_positions(llama):
-    class Chars:
-        """A character-level tokenizer, enough to feed the tiny model text."""
-
-        pad_token_id = PAD
-        eos_token_id = PAD
-
-        def __call__(self, text, add_special_tokens=True):
-            return {"input_ids": [1] * add_special_tokens + [3 + ord(c) % 900 for c in text]}
-
     tok = Chars()
     sv = compute_steering_vector(llama, tok, "abcdef", "abcxy", LAYER, pooling="padded")
     ids = torch.tensor([tok("abcdef")["input_ids"], tok("abcxy")["input_ids"] + [PAD]])

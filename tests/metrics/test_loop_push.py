@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from glov.config import load_config
-from glov.rundir import RunDir
-from glov.search import Models, run_search
+from glov.runs.loop import run_search
+from glov.runs.models import Models
+from glov.runs.rundir import RunDir
 
 
 def test_loop_steps_push_to_the_pushgateway(stack, tmp_path, smollm2, test_cache_dir):

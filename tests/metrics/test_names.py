@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from glov.config.deploy import PUSHGATEWAY_ENV, MetricsConfig
 from glov.errors import ConfigError
 from glov.metrics import (
     FINAL_VARIANTS,
@@ -21,7 +21,6 @@ from glov.metrics import (
     slug,
 )
 from glov.metrics.push import StepSnapshot, counter_totals
-from glov.sections import PUSHGATEWAY_ENV, MetricsConfig
 
 IDENT = dict(run="r1", pipeline="cli", method="glov", dataset="animal-mnist", model="ViT-B-32")
 IDENTITY = {*IDENT, "arm"}
@@ -174,19 +173,6 @@ def test_gpu_gauge_reads_cuda_peak_memory():
     m.record_step(1, **step_kwargs(gpu_peak_bytes=None))
     peak = samples(m.registry)[("glov_gpu_memory_peak_bytes", ())]
     assert peak == torch.cuda.max_memory_allocated() >= block.numel()
-
-
-def test_serve_exposes_the_registry():
-    m = RunMetrics(MetricsConfig(), **IDENT)
-    server = m.serve(0, addr="127.0.0.1")
-    try:
-        m.record_step(1, **step_kwargs())
-        m.record_step(2, **step_kwargs())
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    finally:
-        server.close()
-    assert samples(text)[("glov_candidates_evaluated_total", ())] == 14
 
 
 def test_gateway_from_config_else_environment(monkeypatch):

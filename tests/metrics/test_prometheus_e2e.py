@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from glov.config.deploy import MetricsConfig
 from glov.metrics import FINAL_VARIANTS, RunMetrics
-from glov.sections import MetricsConfig
 
 RUNS = ("run-a", "run-b", "stalled-run", "failing-run")
 FINAL = {"best": 0.7, "top3": 0.72, "s_temp": 0.55, "ds_temp": 0.6}

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from glov.config.deploy import MetricsConfig
 from glov.metrics import RunMetrics
-from glov.sections import MetricsConfig
 
 IDENT = dict(run="r1", pipeline="cli", method="glov", dataset="animal-mnist", model="ViT-B-32")
 TIMEOUT = 0.5

@@ -7,9 +7,9 @@ import math
 import pytest
 import yaml
 
-from glov import images
+from components import images
+from components.run_parameters import RUN_PARAMETERS, parameter_defaults
 from glov.config import config_to_yaml, profile_names
-from glov.pipeline_params import RUN_PARAMETERS, parameter_defaults
 from pipelines.glov_pipeline import step_groups
 
 PROFILES = profile_names()

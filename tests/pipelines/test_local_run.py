@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from components.tasks.steps import fused_task, read_json
 from glov.config import load_config
 from glov.errors import GlovError
-from glov.pipeline_tasks import fused_task, read_json
-from glov.rundir import RunDir
+from glov.runs.rundir import RunDir
 from pipelines.local import run_local
 
 ARM = "glov-alpha1"

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 import yaml
 
-from glov.cli import main
-from glov.config import config_to_yaml, load_config, profile_names
-from glov.errors import ConfigError
-from glov.pipeline_params import (
+from cli.main import main
+from components.run_parameters import (
     check_structure,
     parameter_defaults,
     parse_parameter,
     resolve_config,
     resolve_run_id,
 )
-from glov.pipeline_tasks import embed_plot
+from glov.config import config_to_yaml, load_config, profile_names
+from glov.errors import ConfigError, RunDirError
+from glov.runs.report import embed_plot
 from pipelines.submit import parse_params, submit_request
 
 
 def _run_params(cfg) -> dict:
-    params = parameter_defaults(cfg)
-    params.pop("run_id"), params.pop("overrides")
-    return params
+    return parameter_defaults(cfg)
 
 
 @pytest.mark.parametrize("profile", profile_names())
 def test_default_parameters_reproduce_the_profile(profile):
     cfg = load_config(profile)
-    resolved = resolve_config(config_to_yaml(cfg), _run_params(cfg), [], env={})
+    resolved = resolve_config(config_to_yaml(cfg), _run_params(cfg), env={})
     assert resolved == cfg
 
 
@@ -46,8 +45,9 @@ def test_parameters_set_their_config_keys():
         "layer": 17.0,
         "temperature": 1,
         "method": "glov-noguide",
+        "overrides": ["llm.top_k=20"],
     }
-    cfg2 = resolve_config(config_to_yaml(cfg), params, ["llm.top_k=20"], env={})
+    cfg2 = resolve_config(config_to_yaml(cfg), params, env={})
     assert cfg2.data.uri == "s3://bucket/flowers"
     assert cfg2.vlm.pretrained == "openai"
     assert cfg2.data.max_classes == 5 and cfg2.data.test_per_class is None
@@ -55,7 +55,7 @@ def test_parameters_set_their_config_keys():
     assert cfg2.guidance.layer == 17 and isinstance(cfg2.guidance.layer, int)
     assert cfg2.search.method == "glov-noguide" and cfg2.llm.top_k == 20
     # Random-init VLM and a depth fraction come back as null and a float.
-    back = resolve_config(config_to_yaml(cfg2), _run_params(cfg), [], env={})
+    back = resolve_config(config_to_yaml(cfg2), _run_params(cfg), env={})
     assert back.vlm.pretrained is None and back.guidance.layer == 0.55
 
 
@@ -91,7 +91,7 @@ def test_bad_values_fail_with_a_fix():
     with pytest.raises(ConfigError, match="no run parameter"):
         resolve_config(config_to_yaml(cfg), {"steps": 3}, env={})
     with pytest.raises(ConfigError, match="does not exist"):
-        resolve_config(config_to_yaml(cfg), {}, ["search.stepz=3"], env={})
+        resolve_config(config_to_yaml(cfg), {"overrides": ["search.stepz=3"]}, env={})
 
 
 def test_steps_are_fixed_at_compile_time():
@@ -107,7 +107,7 @@ def test_run_id_from_the_kfp_run_or_given():
     cfg = load_config("smoke")
     assert resolve_run_id("", cfg, "3f2a9c1e-77aa-4b1c") == "smoke-3f2a9c1e"
     assert resolve_run_id("my-run.2", cfg, "x") == "my-run.2"
-    with pytest.raises(ConfigError):
+    with pytest.raises(RunDirError, match="not a valid run directory name"):
         resolve_run_id("../escape", cfg, "x")
 
 
@@ -196,8 +196,8 @@ def test_markdown_embeds_the_plot():
 
 
 def test_arms_are_loop_items_without_nulls():
-    from glov.arms import arms_for
-    from glov.pipeline_tasks import arm_from_dict, arm_to_dict
+    from components.tasks.artifacts import arm_from_dict, arm_to_dict
+    from glov.search.arms import arms_for
 
     cfg = load_config("smoke", ["search.compare_with=[glov-noguide, llm-opt]"])
     arms = arms_for(cfg)
@@ -205,3 +205,34 @@ def test_arms_are_loop_items_without_nulls():
     assert [i["name"] for i in items] == ["glov-alpha1", "glov-noguide", "llm-opt"]
     assert all(v is not None for i in items for v in i.values())
     assert [arm_from_dict(i) for i in items] == arms
+
+
+def test_data_prep_signature_matches_the_run_parameter_table():
+    """data_prep's signature is written out (kfp ships its source): it must list every
+    run parameter of the table, with the table's type, and nothing else."""
+    from components.data_prep import data_prep
+    from components.run_parameters import RUN_PARAMETERS
+
+    signature = inspect.signature(data_prep.python_func)
+    dag_inputs = {"base_config", "compiled_steps", "job_id"}  # set by the DAG, not the user
+    outputs = {"config", "data", "history"}
+    written = {
+        name: p.annotation
+        for name, p in signature.parameters.items()
+        if name not in dag_inputs | outputs
+    }
+    assert list(written) == [p.name for p in RUN_PARAMETERS]
+    assert written == {p.name: p.type for p in RUN_PARAMETERS}
+
+
+def test_pipeline_signature_is_built_from_the_table():
+    from components.run_parameters import RUN_PARAMETERS
+    from pipelines.glov_pipeline import build_pipeline
+
+    cfg = load_config("smoke")
+    inputs = build_pipeline(cfg).component_spec.inputs
+    assert list(inputs) == [p.name for p in RUN_PARAMETERS]
+    defaults = parameter_defaults(cfg)
+    assert {name: spec.default for name, spec in inputs.items()} == defaults
+    # Every parameter carries its description into the UI.
+    assert all(spec.description for spec in inputs.values())

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from glov.sections import StoreConfig
-from glov.store.remote_cache import MANIFEST, fetch_to_local, fetch_with_config
+from glov.config.deploy import StoreConfig
+from glov.store.downloads import MANIFEST, fetch_to_local, fetch_with_config
 from glov.store.s3 import CorruptObject, S3Store
 from tests.servers.s3 import S3Server
 from tests.store._config import FAST
@@ -29,7 +29,7 @@ def _downloads(caplog: pytest.LogCaptureFixture) -> int:
 
 @pytest.fixture(autouse=True)
 def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="glov.store.remote_cache")
+    caplog.set_level(logging.INFO, logger="glov.store.downloads")
 
 
 def test_prefix_is_downloaded_once_and_served_from_cache(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from glov.config.deploy import StoreConfig
 from glov.errors import GlovError
-from glov.sections import StoreConfig
 from glov.store import ObjectExists, StoreError, open_store
 from glov.store.credentials import StoreConfigError
 from glov.store.s3 import (

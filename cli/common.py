@@ -1,0 +1,70 @@
+"""What the commands share: config arguments, run directory arguments, the summary."""
+
+from __future__ import annotations
+
+import argparse
+
+from glov.config import GlovConfig, load_config, profile_names
+from glov.errors import GlovError
+from glov.runs.rundir import RunDir, default_run_id
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """--config PROFILE_OR_YAML and repeatable --set KEY=VALUE."""
+    p.add_argument(
+        "--config",
+        default="smoke",
+        help=f"profile name ({', '.join(profile_names())}) or a YAML file (default: smoke)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set llm.temperature=0.7 (repeatable)",
+    )
+
+
+def config_from(args: argparse.Namespace) -> GlovConfig:
+    return load_config(args.config, args.overrides)
+
+
+def split_run_dir(run_dir: str) -> tuple[str, str]:
+    """`runs/abc` -> (root `runs`, run id `abc`); works for s3://bucket/prefix/abc too."""
+    stripped = run_dir.rstrip("/")
+    root, _, run_id = stripped.rpartition("/")
+    if not run_id:
+        raise GlovError(f"--run-dir {run_dir!r} names no run", "give a path such as runs/my-run")
+    if "://" in run_dir and "://" not in root:
+        raise GlovError(f"--run-dir {run_dir!r} has no run id after the bucket", "add /RUN_ID")
+    return root or ".", run_id
+
+
+def run_target(args: argparse.Namespace, cfg: GlovConfig) -> tuple[str, str]:
+    """(store root, run id) from --run-dir, --resume RUN_ID, or the default <run.name>-<time>."""
+    if args.run_dir:
+        return split_run_dir(args.run_dir)
+    if isinstance(args.resume, str):  # --resume RUN_ID: a run under store.uri
+        return cfg.store.uri, args.resume
+    return cfg.store.uri, default_run_id(cfg.run.name)
+
+
+def print_summary(report: dict, run: RunDir) -> None:
+    """The baselines, each arm's fitness and test accuracy, and where the report is."""
+    print()
+    if report.get("note"):
+        print(f"NOTE: {report['note']}")
+    b = report["baselines"]
+    print(
+        f"S-TEMP test accuracy: {100 * b['s_temp']['test']:.1f}%  "
+        f"DS-TEMP: {100 * b['ds_temp']['test']:.1f}%"
+    )
+    for name, arm in report["arms"].items():
+        print(
+            f"{name:>18}: fitness {100 * arm['best_fitness']:.1f}%  test best "
+            f"{100 * arm['test_best']:.1f}%  top-n {100 * arm['test_top_n']:.1f}%  "
+            f"best: {arm['best_template']!r}"
+        )
+    path = run.store.local_path("report.md")
+    print(f"Report: {path if path is not None else run.uri + '/report.md'}")

@@ -1,0 +1,265 @@
+"""Loading a labelled image dataset: ImageFolder directories, CSV manifests, pkg://.
+
+Everything downstream sees only `Dataset` (glov.data.dataset).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from glov.config import DataConfig
+from glov.data.dataset import IMAGE_EXTENSIONS, Dataset
+from glov.data.packaged import materialise
+from glov.errors import DataError
+
+METADATA_FILE = "dataset.yaml"
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
+
+
+@dataclass
+class _Source:
+    """What a loader found, before the config's overrides are applied."""
+
+    name: str
+    description: str | None
+    keys: list[str]  # folder names / CSV labels, in class order
+    readable: list[str]  # readable class names, same order
+    paths: list[str]
+    labels: list[int]
+
+
+def readable_name(key: str) -> str:
+    """`golden_retriever` / `golden-retriever` -> `golden retriever`."""
+    return " ".join(re.sub(r"[_-]+", " ", key).split())
+
+
+def _hidden(name: str) -> bool:
+    # Dot files include macOS `._x.png` resource forks, which are not images,
+    # and the temporary folders of a packaged dataset being written.
+    return name.startswith(".")
+
+
+def _read_metadata(root: Path, keys: list[str]) -> dict[str, Any]:
+    path = root / METADATA_FILE
+    if not path.is_file():
+        return {}
+    fix = f"fix {path}: it takes name: <text>, description: <text>, classnames: {{folder: name}}"
+    try:
+        meta = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path} is not valid YAML: {exc}", fix) from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{path} must hold a mapping at the top level", fix)
+    for key in ("name", "description"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise DataError(f"{path}: {key!r} must be text, got {meta[key]!r}", fix)
+    names = meta.get("classnames")
+    if names is not None:
+        if not isinstance(names, dict):
+            raise DataError(f"{path}: 'classnames' must map folder names to readable names", fix)
+        unknown = sorted(str(k) for k in names if str(k) not in keys)
+        if unknown:
+            raise DataError(
+                f"{path}: classnames names folders that do not exist: {', '.join(unknown)}",
+                f"use folder names from: {', '.join(keys)}",
+            )
+        meta["classnames"] = {str(k): str(v) for k, v in names.items()}
+    return meta
+
+
+def _scan_image_folder(root: Path) -> _Source:
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not _hidden(d.name))
+    if not folders:
+        raise DataError(
+            f"dataset directory {root} has no class folders",
+            "put each class's images in its own subfolder (ImageFolder layout: "
+            f"{root}/<class>/<image>.png) or point data.uri at a CSV manifest",
+        )
+    keys = [d.name for d in folders]
+    paths: list[str] = []
+    labels: list[int] = []
+    empty: list[str] = []
+    for label, folder in enumerate(folders):
+        found = sorted(
+            str(p.absolute())
+            for p in folder.rglob("*")
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+            and p.is_file()
+            and not any(_hidden(part) for part in p.relative_to(folder).parts)
+        )
+        if not found:
+            empty.append(folder.name)
+        paths.extend(found)
+        labels.extend([label] * len(found))
+    if empty:
+        raise DataError(
+            f"class folder(s) {', '.join(empty)} in {root} hold no images "
+            f"(extensions: {', '.join(sorted(IMAGE_EXTENSIONS))})",
+            "add images to those folders or remove them",
+        )
+    meta = _read_metadata(root, keys)
+    mapped = meta.get("classnames") or {}
+    return _Source(
+        name=meta.get("name") or root.name,
+        description=meta.get("description"),
+        keys=keys,
+        readable=[mapped.get(k, readable_name(k)) for k in keys],
+        paths=paths,
+        labels=labels,
+    )
+
+
+def _scan_csv(path: Path) -> _Source:
+    fix = f"give {path} a header line `path,label` and one `<image path>,<class name>` per row"
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            missing = [c for c in ("path", "label") if c not in columns]
+            if missing:
+                raise DataError(
+                    f"CSV manifest {path} lacks column(s) {', '.join(missing)} "
+                    f"(header: {', '.join(columns) or 'empty'})",
+                    fix,
+                )
+            rows: list[tuple[int, str, str]] = []
+            for row in reader:
+                # Extra cells beyond the header land under key None; ignore them.
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+                rows.append((reader.line_num, row["path"], row["label"]))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"CSV manifest {path} cannot be read ({exc})", fix) from None
+    items: list[tuple[str, str]] = []
+    for line, image, label in rows:
+        if not image and not label:
+            continue  # blank line
+        if not image or not label:
+            raise DataError(f"{path} line {line}: empty path or label", fix)
+        full = Path(image).expanduser()
+        if not full.is_absolute():
+            full = path.parent / full  # relative to the manifest, not the working dir
+        if not full.is_file():
+            raise DataError(
+                f"{path} line {line}: image {image!r} does not exist (looked at {full})",
+                "fix the path (relative paths are relative to the CSV's folder) or drop the row",
+            )
+        items.append((str(full.absolute()), label))
+    keys = sorted({label for _, label in items})
+    index = {k: i for i, k in enumerate(keys)}
+    return _Source(
+        name=path.stem,
+        description=None,
+        keys=keys,
+        readable=[readable_name(k) for k in keys],
+        paths=[p for p, _ in items],
+        labels=[index[label] for _, label in items],
+    )
+
+
+def _resolve(uri: str, cache_dir: str | Path) -> Path:
+    """Turn data.uri into a local directory or CSV file."""
+    match = _SCHEME.match(uri)
+    if match:
+        scheme, rest = match.group(1).lower(), match.group(2)
+        if scheme == "pkg":
+            return materialise(rest.strip("/"), cache_dir)
+        if scheme == "file":
+            uri = rest
+        elif scheme == "s3":
+            raise DataError(
+                f"data.uri {uri!r} is an object-store URI, which the store layer resolves",
+                "download it to a local folder first (the pipeline's data step does this) "
+                "and point data.uri at that folder",
+            )
+        else:
+            raise DataError(
+                f"data.uri {uri!r} has an unsupported scheme {scheme!r}://",
+                "use a local directory, a .csv manifest, pkg://animal-mnist or s3://",
+            )
+    path = Path(uri).expanduser()
+    if not path.exists():
+        raise DataError(
+            f"dataset {path} does not exist",
+            "set data.uri to an ImageFolder directory, a .csv manifest or pkg://animal-mnist",
+        )
+    if path.is_file() and path.suffix.lower() != ".csv":
+        raise DataError(
+            f"dataset {path} is a file but not a .csv manifest",
+            "point data.uri at an ImageFolder directory or a .csv manifest (path,label)",
+        )
+    return path
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _check_classnames(names: list[str], origin: str) -> None:
+    blank = [i for i, n in enumerate(names) if not n.strip()]
+    if blank:
+        raise DataError(
+            f"class name at position(s) {', '.join(map(str, blank))} ({origin}) is empty",
+            "give every class a non-empty readable name",
+        )
+    seen: dict[str, str] = {}
+    for name in names:
+        if _norm(name) in seen:
+            raise DataError(
+                f"class names {seen[_norm(name)]!r} and {name!r} ({origin}) are the same "
+                "ignoring case and spacing; the VLM could not tell them apart",
+                "give each class a distinct name (data.classnames or dataset.yaml classnames)",
+            )
+        seen[_norm(name)] = name
+
+
+def default_description(classnames: list[str]) -> str:
+    shown = ", ".join(classnames[:5])
+    more = ", among others" if len(classnames) > 5 else ""
+    return f"An image classification dataset of {len(classnames)} categories: {shown}{more}."
+
+
+def load_dataset(cfg: DataConfig, cache_dir: str | Path) -> Dataset:
+    """Load `cfg.uri` (ImageFolder dir, CSV manifest or pkg://NAME) as a Dataset.
+
+    `cfg.name`, `cfg.description` and `cfg.classnames` override what the source
+    says; `cfg.max_classes` keeps the first N classes in class order.
+    """
+    path = _resolve(cfg.uri, cache_dir)
+    src = _scan_image_folder(path) if path.is_dir() else _scan_csv(path)
+    if not src.paths:
+        raise DataError(f"dataset {path} holds no images", "add images or fix data.uri")
+    if len(src.keys) < 2:
+        raise DataError(
+            f"dataset {path} has only {len(src.keys)} class ({', '.join(src.keys)}); "
+            "classification needs at least 2",
+            "add more classes (one folder or label per class)",
+        )
+    total = len(src.keys)
+    keep = min(total, cfg.max_classes or total)
+    names = src.readable
+    origin = f"from {path}"
+    if cfg.classnames is not None:
+        if len(cfg.classnames) not in (total, keep):
+            counts = f"{total}" if keep == total else f"{total} (or {keep} with data.max_classes)"
+            raise DataError(
+                f"data.classnames has {len(cfg.classnames)} names but the dataset has "
+                f"{counts} classes: {', '.join(src.keys[:keep])}",
+                "give one readable name per class, in that order",
+            )
+        names, origin = list(cfg.classnames), "data.classnames"
+    names = [n.strip() for n in names[:keep]]
+    _check_classnames(names, origin)
+    pairs = [(p, y) for p, y in zip(src.paths, src.labels, strict=True) if y < keep]
+    return Dataset(
+        name=cfg.name or src.name,
+        description=cfg.description or src.description or default_description(names),
+        classnames=names,
+        paths=[p for p, _ in pairs],
+        labels=[y for _, y in pairs],
+    )

@@ -1,0 +1,139 @@
+"""report.json, report.md and fitness.png of a finished run."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from glov.config import GlovConfig
+from glov.data import DataBundle
+from glov.runs.evaluation import final_evaluation
+from glov.runs.rundir import RunDir
+from glov.vlm.scorer import Scorer
+
+PLOT_FILE = "fitness.png"
+RANDOM_WEIGHTS_NOTE = (
+    "The VLM uses RANDOMLY INITIALISED weights (no pretrained weights in this profile): "
+    "every accuracy is chance level by construction. The run exercises the real pipeline, "
+    "not the method's gains."
+)
+
+
+def write_report(cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBundle) -> dict:
+    """Evaluate the run on the test split; write report.json, report.md and fitness.png."""
+    final = final_evaluation(cfg, run, scorer, data)
+    report = {
+        "run_id": run.run_id,
+        "run_uri": run.uri,
+        "profile": cfg.profile,
+        "random_vlm_weights": cfg.uses_random_weights,
+        "note": RANDOM_WEIGHTS_NOTE if cfg.uses_random_weights else None,
+        "dataset": {
+            "name": data.name,
+            "classes": len(data.classnames),
+            "fitness_images": len(data.fitness),
+            "test_images": len(data.test),
+            "shots": cfg.data.shots,
+        },
+        "vlm": {"model": cfg.vlm.model, "pretrained": cfg.vlm.pretrained},
+        "llm": {"model": cfg.llm.model},
+        "search": {
+            "method": cfg.search.method,
+            "steps": cfg.search.steps,
+            "candidates": cfg.search.candidates,
+            "seed": cfg.search.seed,
+        },
+        **final,
+    }
+    run.write_json("report.json", report, overwrite=True)
+    run.store.write_text("report.md", render_markdown(report), overwrite=True)
+    run.store.write_bytes(PLOT_FILE, plot_png(report), overwrite=True)
+    return report
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def render_markdown(report: dict) -> str:
+    lines = [f"# GLOV run `{report['run_id']}`", ""]
+    if report.get("note"):
+        lines += [f"> **Note:** {report['note']}", ""]
+    d = report["dataset"]
+    lines += [
+        f"- Dataset: {d['name']} ({d['classes']} classes, {d['shots']}-shot fitness split of "
+        f"{d['fitness_images']} images, {d['test_images']} test images)",
+        f"- VLM: {report['vlm']['model']} "
+        f"(weights: {report['vlm']['pretrained'] or 'random init'})",
+        f"- Optimizer LLM: {report['llm']['model']}",
+        f"- Search: {report['search']['method']}, {report['search']['steps']} steps x "
+        f"{report['search']['candidates']} candidates, seed {report['search']['seed']}",
+        "",
+        f"![best fitness per step]({PLOT_FILE})",
+        "",
+        "## Test accuracy (top-1 %)",
+        "",
+        "| method | arm | fitness | test (best) | test (top-n ensemble) |",
+        "|---|---|---|---|---|",
+    ]
+    b = report["baselines"]
+    lines.append(f"| S-TEMP | `{b['s_temp']['template']}` | - | {_pct(b['s_temp']['test'])} | - |")
+    lines.append(
+        f"| DS-TEMP | {b['ds_temp']['templates']} templates | - | - "
+        f"| {_pct(b['ds_temp']['test'])} |"
+    )
+    selected = set(report["selected"].values())
+    for name, arm in report["arms"].items():
+        mark = " (selected)" if name in selected else ""
+        lines.append(
+            f"| {arm['method']} | {name}{mark} | {_pct(arm['best_fitness'])} | "
+            f"{_pct(arm['test_best'])} | {_pct(arm['test_top_n'])} |"
+        )
+    lines += ["", "## Best templates", ""]
+    for name, arm in report["arms"].items():
+        lines.append(f"### {name}")
+        lines += [
+            f"{i + 1}. `{t['template']}` (fitness {_pct(t['fitness'])})"
+            for i, t in enumerate(arm["top_templates"])
+        ]
+        rej = ", ".join(f"{k}: {v}" for k, v in sorted(arm["rejected"].items())) or "none"
+        lines += [
+            "",
+            f"Generated {arm['generated']} answers, scored {arm['candidates_scored']} templates, "
+            f"rejected: {rej}. Guided steps: {arm['guided_steps']}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def plot_png(report: dict) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    for name, arm in report["arms"].items():
+        ax.plot(range(len(arm["curve"])), [100 * v for v in arm["curve"]], marker="o", label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("best fitness (top-1 %)")
+    title = "GLOV: best fitness per step"
+    if report.get("random_vlm_weights"):
+        title += " (random VLM weights: chance level)"
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def embed_plot(markdown: str, png: bytes) -> str:
+    """The report's Markdown with fitness.png inlined as a data URI (one self-contained file)."""
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    link = f"]({PLOT_FILE})"
+    if link in markdown:
+        return markdown.replace(link, f"]({uri})")
+    return markdown + f"\n\n![best fitness per step]({uri})\n"

@@ -1,0 +1,204 @@
+"""A run directory in a store: config, data description, per-arm step logs, report.
+
+Layout (keys relative to the run's prefix):
+    config.yaml                 the validated config the run was created with
+    run.json                    run id, profile, created time, random-weights flag
+    data.json                   dataset name, description, class names, splits
+    arms/<arm>/steps.jsonl      one JSON record per finished step (append-only)
+    report.json / report.md / fitness.png
+
+An existing run is never overwritten: creating one that exists needs `resume`
+(continue after the last complete step) or `force` (delete it first).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Literal
+
+import yaml
+
+from glov.config import GlovConfig, StoreConfig, config_to_yaml, validate_config
+from glov.config.keys import flatten
+from glov.errors import RunDirError
+from glov.store import Store, open_store
+
+# Keys that may differ between a run and its resumption: they change how far
+# or how visibly it runs, not what a finished step means.
+RESUMABLE_CHANGES = {
+    "search.steps",
+    "run.progress",
+    "run.cache_dir",  # a laptop's cache path differs from a pod's
+    "profile",
+    "metrics",
+    "pipeline",
+    "store",
+}
+
+
+# How a run is opened: "new" must not exist yet, "resume" must exist, "replace"
+# deletes an existing one first, "reuse" creates or reopens (pipeline tasks: a
+# retried task or a re-run pipeline continues the same run).
+OpenMode = Literal["new", "resume", "replace", "reuse"]
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def open_mode(*, resume: bool, force: bool) -> OpenMode:
+    """The mode the CLI flags ask for (--force wins over --resume)."""
+    return "replace" if force else "resume" if resume else "new"
+
+
+def default_run_id(name: str, token: str | None = None) -> str:
+    """`<run.name>-<token>`; without a token, the local time (`glov-20261130-201408`)."""
+    return f"{name}-{token or time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID_PATTERN.match(run_id):
+        raise RunDirError(
+            f"run id {run_id!r} is not a valid run directory name",
+            "use letters, digits, '.', '_' and '-' (at most 128 characters)",
+        )
+    return run_id
+
+
+def config_differences(old: GlovConfig, new: GlovConfig) -> list[str]:
+    a, b = flatten(old.model_dump(mode="json")), flatten(new.model_dump(mode="json"))
+    diffs = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key):
+            continue
+        if key in RESUMABLE_CHANGES or key.split(".")[0] in RESUMABLE_CHANGES:
+            continue
+        diffs.append(f"{key}: {a.get(key)!r} -> {b.get(key)!r}")
+    return diffs
+
+
+class RunDir:
+    def __init__(self, store: Store, run_id: str):
+        self.store = store
+        self.run_id = run_id
+
+    @property
+    def uri(self) -> str:
+        return self.store.uri
+
+    # -- creation ---------------------------------------------------------
+    @classmethod
+    def claim(
+        cls, root: str, run_id: str, mode: OpenMode, store: StoreConfig | None = None
+    ) -> tuple[RunDir, bool]:
+        """The run directory `root/run_id`, checked against `mode`; whether it holds a run.
+
+        Checks run before anything is created; "replace" deletes what is there.
+        """
+        run = cls(open_store(root, store).child(check_run_id(run_id)), run_id)
+        exists = run.store.exists("config.yaml")
+        if mode == "replace":
+            for key in run.store.list():
+                run.store.delete(key)
+            return run, False
+        if exists and mode == "new":
+            raise RunDirError(
+                f"run directory {run.uri} already exists",
+                "pass --resume to continue it (finished steps are reused), --force to replace "
+                "it, or choose another --run-dir",
+            )
+        if not exists and mode == "resume":
+            raise RunDirError(
+                f"there is no run to resume at {run.uri}",
+                "check the run id and store.uri, or drop --resume to start a new run",
+            )
+        if not exists and run.store.list():
+            raise RunDirError(
+                f"{run.uri} is not empty and is not a GLOV run",
+                "choose another --run-dir, or pass --force to replace its contents",
+            )
+        return run, exists
+
+    @classmethod
+    def open(
+        cls, root: str, run_id: str, cfg: GlovConfig, mode: OpenMode = "new"
+    ) -> tuple[RunDir, GlovConfig]:
+        """Create the run, or reopen it; returns the config to use."""
+        run, exists = cls.claim(root, run_id, mode, cfg.store)
+        if exists:
+            stored = run.config()
+            diffs = config_differences(stored, cfg)
+            if diffs:
+                raise RunDirError(
+                    f"cannot resume {run.uri}: the config differs from the one it was "
+                    f"created with ({'; '.join(diffs)})",
+                    "resume with the same config (only search.steps may grow), or start a new run",
+                )
+            # The differences allowed above come from the new config (more steps,
+            # this machine's cache, store, metrics and pipeline settings); all
+            # else is equal to the stored config.
+            merged = stored.model_copy(
+                update={
+                    k: getattr(cfg, k) for k in ("search", "run", "store", "metrics", "pipeline")
+                }
+            )
+            run.store.write_text("config.yaml", config_to_yaml(merged), overwrite=True)
+            return run, merged
+        run.store.write_text("config.yaml", config_to_yaml(cfg))
+        run.write_json(
+            "run.json",
+            {
+                "run_id": run_id,
+                "profile": cfg.profile,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "random_vlm_weights": cfg.uses_random_weights,
+            },
+        )
+        return run, cfg
+
+    @classmethod
+    def existing(cls, root: str, run_id: str) -> RunDir:
+        run = cls(open_store(root).child(run_id), run_id)
+        if not run.store.exists("config.yaml"):
+            raise RunDirError(f"{run.uri} is not a GLOV run (no config.yaml)", "check the path")
+        return run
+
+    # -- contents -----------------------------------------------------------
+    def config(self) -> GlovConfig:
+        return validate_config(yaml.safe_load(self.store.read_text("config.yaml")))
+
+    def write_json(self, key: str, obj: Any, *, overwrite: bool = False) -> None:
+        self.store.write_text(key, json.dumps(obj, indent=2, sort_keys=True), overwrite=overwrite)
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.store.read_text(key))
+
+    def has(self, key: str) -> bool:
+        return self.store.exists(key)
+
+    def steps(self, arm: str) -> list[dict]:
+        """Finished step records of an arm; a torn last line (crash mid-append) is dropped."""
+        key = f"arms/{arm}/steps.jsonl"
+        if not self.store.exists(key):
+            return []
+        records = []
+        for line in self.store.read_text(key).splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+        # Only a contiguous prefix 0..n-1 counts as finished.
+        return [r for i, r in enumerate(records) if r.get("step") == i]
+
+    def append_step(self, arm: str, record: dict) -> None:
+        done = self.steps(arm)
+        if record["step"] != len(done):
+            raise RunDirError(
+                f"step {record['step']} of arm {arm} does not follow step {len(done) - 1}",
+                "resume the run instead of writing steps out of order",
+            )
+        key = f"arms/{arm}/steps.jsonl"
+        if self.store.exists(key) and len(done) < len(self.store.read_text(key).splitlines()):
+            # Drop a torn tail left by a crash before appending after it.
+            kept = "".join(json.dumps(r, sort_keys=True) + "\n" for r in done)
+            self.store.write_text(key, kept, overwrite=True)
+        self.store.append_line(key, json.dumps(record, sort_keys=True))

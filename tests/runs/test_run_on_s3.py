@@ -1,0 +1,112 @@
+"""A whole run against real S3 (nanio on 127.0.0.1), through the CLI.
+
+The server is killed while the run is in flight: the run fails with a clear
+object-store error, nothing corrupt is left, and after a restart `--resume`
+continues without recomputing finished steps. A second run on the same store
+reads the image features the first one published.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from cli.main import main
+from glov.config import load_config
+from glov.data.bundle import DataBundle
+from glov.store.s3 import S3Store
+from glov.vlm.clip import ClipScorer
+from glov.vlm.shared_features import StoreFeatureCache
+from tests.servers.s3 import start_s3_server
+
+ARM = "glov-noguide"
+
+
+def _args(test_cache_dir, run_cache, steps: int) -> list[str]:
+    sets = [
+        f"run.cache_dir={run_cache}",
+        "run.progress=false",
+        "store.uri=s3://glov/runs",
+        "store.retry_attempts=3",
+        "store.retry_base_seconds=0.05",
+        "store.retry_max_seconds=0.2",
+        "store.timeout_seconds=5",
+        "data.max_classes=3",
+        "data.test_per_class=2",
+        "vlm.model=glov-tiny-vit",
+        "llm.max_new_tokens=16",
+        "search.method=glov-noguide",
+        f"search.steps={steps}",
+        "search.candidates=3",
+    ]
+    return ["run", "--config", "smoke"] + [a for s in sets for a in ("--set", s)]
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    srv = start_s3_server(tmp_path / "s3")
+    for name, value in srv.env().items():
+        monkeypatch.setenv(name, value)
+    srv.make_bucket("glov")
+    yield srv
+    srv.stop()
+
+
+def _link_llm_cache(test_cache_dir, run_cache):
+    # Reuse the converted SmolLM2 of the test cache; features start cold.
+    (run_cache / "llm").parent.mkdir(parents=True, exist_ok=True)
+    (run_cache / "llm").symlink_to(test_cache_dir / "llm", target_is_directory=True)
+    (run_cache / "datasets").symlink_to(test_cache_dir / "datasets", target_is_directory=True)
+
+
+def test_server_killed_mid_run_then_resume(server, tmp_path, test_cache_dir, smollm2, capsys):
+    run_cache = tmp_path / "cache-a"
+    run_cache.mkdir()
+    _link_llm_cache(test_cache_dir, run_cache)
+    steps_obj = server.object_path("glov", f"runs/r1/arms/{ARM}/steps.jsonl")
+
+    def kill_after_step_1():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if steps_obj.exists() and steps_obj.read_bytes().count(b"\n") >= 2:
+                server.kill()
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_after_step_1)
+    killer.start()
+    rc = main(_args(test_cache_dir, run_cache, steps=3) + ["--run-dir", "s3://glov/runs/r1"])
+    killer.join()
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "unreachable" in err and "GLOV_S3_ENDPOINT" in err
+    assert "Traceback" not in err
+
+    server.start()
+    store = S3Store.from_uri("s3://glov/runs/r1")
+    finished = store.read_text(f"arms/{ARM}/steps.jsonl").splitlines()
+    assert 2 <= len(finished) <= 3
+    # Every object left behind is complete: each read verifies its sha256.
+    for key in store.list():
+        store.read_bytes(key)
+
+    rc = main(_args(test_cache_dir, run_cache, steps=3) + ["--resume", "r1"])
+    assert rc == 0, capsys.readouterr().err
+    after = store.read_text(f"arms/{ARM}/steps.jsonl").splitlines()
+    assert len(after) == 4
+    assert after[: len(finished)] == finished  # finished steps were not recomputed
+    assert store.exists("report.json") and store.exists("fitness.png")
+
+    # The image features were published beside the runs: a scorer with an
+    # empty local cache reads them back from the store instead of recomputing.
+    shared = S3Store.from_uri("s3://glov/runs/_cache/features")
+    assert shared.list()
+    data = DataBundle.from_json(json.loads(store.read_text("data.json")))
+    cfg = load_config("smoke", ["vlm.model=glov-tiny-vit"])
+    scorer = ClipScorer(cfg.vlm, tmp_path / "cache-b", StoreFeatureCache(shared))
+    scorer.image_features(data.fitness)
+    scorer.image_features(data.test)
+    assert (scorer.cache_hits, scorer.cache_misses) == (2, 0)
