@@ -163,3 +163,25 @@ def test_cpu_steps_import_without_torch():
         timeout=120,
     )
     assert bad.returncode != 0 and "not in the CPU image" in bad.stderr
+
+
+def test_no_package_source_is_ignored_by_git():
+    """A .gitignore pattern (say `runs/`) must not hide a package's sources from
+    commits: the checkout would work here and fail in a fresh clone."""
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", *WHEEL_PACKAGES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"not a git checkout: {result.stderr.strip()}")
+    hidden = [
+        path
+        for path in result.stdout.splitlines()
+        if "__pycache__" not in path and not path.endswith(".pyc")
+    ]
+    assert not hidden, f"ignored by git, so never committed: {hidden}"

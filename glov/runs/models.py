@@ -1,0 +1,83 @@
+"""The models of a run, loaded once per process on first use.
+
+The VLM scorer (with its image-feature caches), the optimizer LLM and the
+steering vectors of its guidance pairs. A pipeline task that only ranks loads
+neither; the loop and a fused step load each once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from glov.config import GlovConfig
+from glov.runs.inputs import cache_dir, with_local_inputs
+from glov.runs.rundir import RunDir
+
+if TYPE_CHECKING:
+    from glov.llm.loader import LoadedLLM
+    from glov.search.steering import SteeringVectors
+    from glov.vlm.scorer import Scorer
+    from glov.vlm.shared_features import StoreFeatureCache
+
+# Under the store root, beside the run directories: shared by every run there.
+SHARED_FEATURES = "_cache/features"
+
+
+def shared_feature_cache(run: RunDir | None) -> StoreFeatureCache | None:
+    """Image features also go to the run's store when it is remote (pods share them)."""
+    if run is None or run.store.local_path("") is not None:
+        return None
+    from glov.vlm.shared_features import StoreFeatureCache
+
+    root = getattr(run.store, "inner", run.store)
+    return StoreFeatureCache(root.child(SHARED_FEATURES))
+
+
+class Models:
+    """Loads the VLM scorer, the optimizer LLM and its steering vectors once, on first use.
+
+    `scorer` and `llm` may be given ready-made (tests, benchmarks).
+    """
+
+    def __init__(
+        self,
+        cfg: GlovConfig,
+        scorer: Scorer | None = None,
+        llm: LoadedLLM | None = None,
+        run: RunDir | None = None,
+    ):
+        self.cfg = cfg
+        self.run = run
+        self._scorer = scorer
+        self._llm = llm
+        self._steering: SteeringVectors | None = None
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            from glov.vlm.clip import ClipScorer
+
+            vlm = with_local_inputs(self.cfg).vlm
+            self._scorer = ClipScorer(vlm, cache_dir(self.cfg), shared_feature_cache(self.run))
+        return self._scorer
+
+    @property
+    def llm(self) -> LoadedLLM:
+        if self._llm is None:
+            from glov.llm.loader import load_llm
+
+            self._llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
+        return self._llm
+
+    @property
+    def steering(self) -> SteeringVectors:
+        """Steering vectors at guidance.layer, resolved once against the loaded LLM."""
+        if self._steering is None:
+            from glov.search.steering import SteeringVectors
+
+            self._steering = SteeringVectors(self.llm, self.cfg.guidance.layer)
+        return self._steering
+
+    def cache_counts(self) -> tuple[int, int]:
+        """The scorer's image-feature cache (hits, misses) so far."""
+        return self.scorer.cache_hits, self.scorer.cache_misses
