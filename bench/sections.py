@@ -74,6 +74,13 @@ def generation() -> dict:
     }
 
 
+def llm_choice() -> dict:
+    """Valid templates per answer and tokens/s of each optimizer LLM (see bench/bench_llm.py)."""
+    from bench.bench_llm import run
+
+    return run(_smoke(), CACHE)
+
+
 def cache_effect() -> dict:
     """Step time of the first step (features computed) against later steps and a second run.
 
@@ -142,6 +149,7 @@ def pipeline() -> dict:
 SECTIONS = {
     "scoring": scoring,
     "generation": generation,
+    "llm_choice": llm_choice,
     "cache_effect": cache_effect,
     "steering": steering,
     "pipeline": pipeline,

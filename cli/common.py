@@ -62,8 +62,8 @@ def print_summary(report: dict, run: RunDir) -> None:
     )
     for name, arm in report["arms"].items():
         print(
-            f"{name:>18}: fitness {100 * arm['best_fitness']:.1f}%  test best "
-            f"{100 * arm['test_best']:.1f}%  top-n {100 * arm['test_top_n']:.1f}%  "
+            f"{name:>18} ({arm['steps']} steps): fitness {100 * arm['best_fitness']:.1f}%  "
+            f"test best {100 * arm['test_best']:.1f}%  top-n {100 * arm['test_top_n']:.1f}%  "
             f"best: {arm['best_template']!r}"
         )
     path = run.store.local_path("report.md")

@@ -21,6 +21,13 @@ def add_pipeline_commands(sub: argparse._SubParsersAction) -> None:
     )
     add_config_args(comp)
     comp.add_argument("-o", "--output", help="pipeline YAML to write (default: <name>.yaml)")
+    comp.add_argument(
+        "--kubernetes-manifest",
+        action="store_true",
+        help="write Kubeflow Pipeline + PipelineVersion resources (KFP's Kubernetes API "
+        "mode, for GitOps) instead of a pipeline package",
+    )
+    comp.add_argument("--namespace", help="namespace of those resources (--kubernetes-manifest)")
     comp.set_defaults(func=cmd_compile)
 
     subm = sub.add_parser(
@@ -38,6 +45,18 @@ def add_pipeline_commands(sub: argparse._SubParsersAction) -> None:
     subm.add_argument("--run-name", help="run name (default: <run.name>-<time>)")
     subm.add_argument("--namespace", help="Kubeflow profile namespace (multi-user installs)")
     subm.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the run to end, printing its state changes; non-zero exit unless it "
+        "succeeds",
+    )
+    subm.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --wait: give up waiting after this long (the run goes on)",
+    )
+    subm.add_argument(
         "--param",
         dest="params",
         action="append",
@@ -49,11 +68,19 @@ def add_pipeline_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    from pipelines.limits import check_workflow_limits
+
+    cfg = config_from(args)
+    check_workflow_limits(cfg)  # before kfp is even imported
     from pipelines.compile import compile_pipeline
     from pipelines.glov_pipeline import pipeline_name, step_groups
 
-    cfg = config_from(args)
-    out = compile_pipeline(cfg, args.output or f"{pipeline_name(cfg)}.yaml")
+    out = compile_pipeline(
+        cfg,
+        args.output or f"{pipeline_name(cfg)}.yaml",
+        kubernetes=args.kubernetes_manifest,
+        namespace=args.namespace,
+    )
     print(
         f"wrote {out}: pipeline {pipeline_name(cfg)}, {cfg.search.steps} steps in "
         f"{len(step_groups(cfg))} sub-DAGs per arm"
@@ -62,18 +89,39 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from pipelines.submit import parse_params, submit
+    from pipelines.limits import check_workflow_limits
+    from pipelines.submit import (
+        kfp_errors,
+        make_client,
+        parse_params,
+        run_url,
+        submit,
+        submit_request,
+        wait_for_run,
+    )
 
     if not args.host:
         raise GlovError("no KFP host given", f"pass --host URL or set ${HOST_ENV}")
+    if args.timeout is not None and not args.wait:
+        raise GlovError("--timeout is for --wait", "add --wait, or drop --timeout")
     cfg = config_from(args)
-    run_id = submit(
-        cfg,
-        args.host,
-        experiment=args.experiment,
-        run_name=args.run_name,
-        params=parse_params(args.params),
-        namespace=args.namespace,
-    )
-    print(f"started KFP run {run_id} on {args.host}")
+    params = parse_params(args.params)
+    # Everything that can be checked before the server is asked anything.
+    check_workflow_limits(cfg)
+    submit_request(cfg, "", run_name=args.run_name, params=params, experiment=args.experiment)
+    with kfp_errors(args.host):
+        client = make_client(args.host, args.namespace)
+        run_id = submit(
+            cfg,
+            args.host,
+            experiment=args.experiment,
+            run_name=args.run_name,
+            params=params,
+            namespace=args.namespace,
+            client=client,
+        )
+        url = run_url(args.host, run_id)
+        print(f"started KFP run {run_id} on {args.host}\n  {url}")
+        if args.wait:
+            wait_for_run(client, run_id, url, timeout=args.timeout)
     return 0

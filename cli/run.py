@@ -48,11 +48,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def run_in_process(args: argparse.Namespace) -> int:
     from glov.runs.loop import run_search
+    from glov.runs.start import start_run
 
     cfg = config_from(args)
     root, run_id = run_target(args, cfg)
     mode = open_mode(resume=bool(args.resume), force=args.force)
-    run, cfg = RunDir.open(root, run_id, cfg, mode)
+    # Every input is checked before the run directory is created (or replaced).
+    run, cfg = start_run(cfg, root, run_id, mode)
     if cfg.uses_random_weights:
         log.warning(
             "profile %r uses a randomly initialised VLM: accuracies are chance level", cfg.profile
@@ -83,6 +85,7 @@ def run_local(args: argparse.Namespace) -> int:
         resume=bool(args.resume),
         force=args.force,
         pipeline_root=args.pipeline_root,
+        verbose=args.verbose,
     )
     print_summary(result.report, RunDir.existing(root, result.run_id))
     return 0

@@ -4,6 +4,7 @@ from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Output
 
 from components.images import cpu_image
+from components.run_parameters import RUN_PARAMETERS
 
 
 @dsl.component(base_image=cpu_image(), install_kfp_package=False)
@@ -15,8 +16,8 @@ def data_prep(
     store_uri: str,
     dataset_uri: str,
     shots: int,
-    max_classes: int,
-    test_per_class: int,
+    max_classes: str,
+    test_per_class: str,
     data_seed: int,
     vlm_model: str,
     vlm_pretrained: str,
@@ -28,7 +29,7 @@ def data_prep(
     candidates: int,
     seed: int,
     alphas: list,
-    layer: float,
+    layer: str,
     negative: str,
     cache_dir: str,
     overrides: list,
@@ -42,7 +43,19 @@ def data_prep(
     (a re-run resumes; its config must match). Prepares the fitness and test splits
     once per run (data.json in the run directory). Outputs the resolved config, the
     data bundle and an empty history, and returns the arms (alpha sweep and compared
-    methods) the pipeline fans out over.
+    methods) the pipeline fans out over. The run parameters are described in
+    components/run_parameters.py (the pipeline's parameters in the UI).
+
+    Args:
+        base_config: the compiled profile (YAML); run parameters are applied over it.
+        compiled_steps: search.steps the DAG was unrolled for; the run must agree.
+        job_id: the KFP run id, names the run directory when run_id is empty.
+
+    Returns:
+        Output: the arms, one loop item each: name, method and alpha.
+        config: the resolved config, run id and store, read by every later task.
+        data: the run's fitness and test splits.
+        history: the empty history every arm starts from.
     """
     # Every run parameter, by the names of components/run_parameters.py's table
     # (tests/pipelines/test_params.py checks this signature against it).
@@ -59,3 +72,9 @@ def data_prep(
         data.path,
         history.path,
     )
+
+
+# The run-parameter inputs are described from the table, as the pipeline's own
+# parameters are: a docstring `Args:` entry each would repeat it and drift.
+for _parameter in RUN_PARAMETERS:
+    data_prep.component_spec.inputs[_parameter.name].description = _parameter.description

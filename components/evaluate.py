@@ -18,6 +18,14 @@ def evaluate(
     Image features are computed once per (model, split content) and cached on disk
     under run.cache_dir, so later steps only encode the class names. A step already
     recorded in the run directory is reused, not scored again.
+
+    Args:
+        config: the resolved config, run id and store (from data-prep).
+        data: the run's fitness and test splits (from data-prep).
+        candidates: the step's candidate templates (from generate or seed-template).
+
+    Returns:
+        scores: the fitness of each candidate, in the candidates' order.
     """
     from components.tasks.steps import evaluate_task
 

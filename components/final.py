@@ -21,6 +21,17 @@ def final(
     Writes report.json/.md and fitness.png to the run directory and outputs the
     Markdown report (fitness plot embedded, best templates, comparison table), the
     final accuracies as metrics and the report JSON.
+
+    Args:
+        config: the resolved config, run id and store (from data-prep).
+        data: the run's fitness and test splits (from data-prep).
+        histories: every arm's complete history (one per parallel branch).
+
+    Returns:
+        report: the report as Markdown, fitness plot inline.
+        metrics: final accuracies under keys that are the same in every run
+            (best_test_top1, selected_alpha, s_temp_test_top1, <method>_test_top1, ...).
+        report_json: report.json of the run directory.
     """
     from components.tasks.final import final_task
 

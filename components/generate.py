@@ -21,6 +21,16 @@ def generate(
     layer) once guidance is on. Answers are parsed into templates; rejected ones are
     counted. Step 0 generates nothing: it scores the seed template and loads no LLM.
     A step already recorded in the run directory is reused, not sampled again.
+
+    Args:
+        config: the resolved config, run id and store (from data-prep).
+        data: the run's fitness and test splits (from data-prep).
+        history: the arm's step records so far (from data-prep or the previous step).
+        arm: the arm this branch optimises: name, method and alpha (from data-prep).
+        step: the step number (1..search.steps).
+
+    Returns:
+        candidates: the parsed candidate templates, rejected-answer counts, LLM stats.
     """
     from components.tasks.steps import generate_task
 

@@ -31,7 +31,40 @@ from glov.runs.rundir import check_run_id, default_run_id
 
 CACHE_DIR_ENV = "GLOV_CACHE_DIR"
 STORE_URI_ENV = "GLOV_STORE_URI"
-_NONE = object()
+# vlm.pretrained: null (random init) as a run parameter. A word, not "": an empty
+# field in the UI must not silently mean "no pretrained weights".
+RANDOM_WEIGHTS = "random"
+# data.max_classes / data.test_per_class: null (no limit) as a run parameter.
+ALL = "all"
+
+
+def _not_a(name: str, value: Any, what: str, example: str) -> ConfigError:
+    return ConfigError(f"run parameter {name}={value!r} is not {what}", f"e.g. {example}")
+
+
+def _count_or_all(name: str, value: Any) -> int | None:
+    """`all` -> null, "10" or 10 -> 10 (the config checks the range)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() == ALL:
+        return None
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    raise _not_a(name, value, f"'{ALL}' or a whole number", f"{name}={ALL} or {name}=10")
+
+
+def _layer(name: str, value: Any) -> int | float:
+    """Layer "17" -> index 17, "0.55" -> depth fraction 0.55, as written."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        raise _not_a(name, value, "a layer index or depth", f"{name}=17 or {name}=0.55") from None
 
 
 @dataclass(frozen=True)
@@ -39,20 +72,31 @@ class RunParameter:
     name: str
     # The config key it sets; None for run_id and overrides, which set none.
     key: str | None
+    # The KFP type the UI shows. A config value that can be null, or an int or a
+    # float, travels as a string with a readable word or number (KFP has no null
+    # and no union types); `kind` says how to read it back.
     type: type
     help: str
-    # The parameter value that stands for null in the config (KFP has no null).
-    none_as: Any = _NONE
+    kind: str = "plain"  # plain | pretrained | count | layer
     # If set, the parameter defaults to "": the pod's value of this environment
     # variable (set by the image or the glov-defaults ConfigMap), else the profile's.
     env: str | None = None
 
+    @property
+    def description(self) -> str:
+        """What the Kubeflow UI shows beside the parameter."""
+        return f"{self.help} ({self.key})." if self.key else f"{self.help}."
+
     def encode(self, value: Any) -> Any:
         """Config value -> pipeline parameter value."""
+        if self.kind == "pretrained":
+            return RANDOM_WEIGHTS if value is None else value
+        if self.kind == "count":
+            return ALL if value is None else str(value)
+        if self.kind == "layer":
+            return str(value)
         if value is None:
-            if self.none_as is _NONE:
-                raise ConfigError(f"{self.key} is null but {self.name} has no null value", "")
-            return self.none_as
+            raise ConfigError(f"{self.key} is null but {self.name} has no null value", "")
         if self.type is float:
             return float(value)
         if self.type is list:
@@ -60,34 +104,55 @@ class RunParameter:
         return value
 
     def decode(self, value: Any) -> Any:
-        """Pipeline parameter value -> config value."""
-        if self.none_as is not _NONE and value == self.none_as:
-            return None
-        if self.key == "guidance.layer":
-            number = float(value)
-            return int(number) if number.is_integer() else number
+        """Pipeline parameter value -> config value (ConfigError if it is not one)."""
+        if self.kind == "pretrained":
+            if not str(value).strip():
+                raise ConfigError(
+                    f"run parameter {self.name} is empty",
+                    f"give an open_clip weights tag or file, or '{RANDOM_WEIGHTS}' for random init",
+                )
+            return None if value == RANDOM_WEIGHTS else value
+        if self.kind == "count":
+            return _count_or_all(self.name, value)
+        if self.kind == "layer":
+            return _layer(self.name, value)
         return value
 
 
 RUN_PARAMETERS: tuple[RunParameter, ...] = (
-    RunParameter("run_id", None, str, "run directory name; '': <run.name>-<KFP run id>"),
+    RunParameter("run_id", None, str, "run directory name; empty: <run.name>-<KFP run id>"),
     RunParameter(
         "store_uri",
         "store.uri",
         str,
-        "where runs live, file://PATH or s3://BUCKET/PREFIX; '': $GLOV_STORE_URI or profile",
+        "where runs live, file://PATH or s3://BUCKET/PREFIX; empty: $GLOV_STORE_URI or profile",
         env=STORE_URI_ENV,
     ),
     RunParameter("dataset_uri", "data.uri", str, "ImageFolder dir, .csv manifest, pkg:// or s3://"),
     RunParameter("shots", "data.shots", int, "labelled images per class in the fitness split"),
-    RunParameter("max_classes", "data.max_classes", int, "use the first N classes; 0: all", 0),
     RunParameter(
-        "test_per_class", "data.test_per_class", int, "test images per class; 0: all the rest", 0
+        "max_classes",
+        "data.max_classes",
+        str,
+        f"use the first N classes: a number, or '{ALL}' for every class",
+        kind="count",
+    ),
+    RunParameter(
+        "test_per_class",
+        "data.test_per_class",
+        str,
+        f"test images per class: a number, or '{ALL}' for all the rest",
+        kind="count",
     ),
     RunParameter("data_seed", "data.seed", int, "seed of the fitness/test split"),
     RunParameter("vlm_model", "vlm.model", str, "open_clip model name of the scored VLM"),
     RunParameter(
-        "vlm_pretrained", "vlm.pretrained", str, "open_clip weights tag or file; '': random", ""
+        "vlm_pretrained",
+        "vlm.pretrained",
+        str,
+        f"open_clip weights tag (openai), checkpoint file or build://NAME (trained here); "
+        f"'{RANDOM_WEIGHTS}': random init",
+        kind="pretrained",
     ),
     RunParameter("llm_model", "llm.model", str, "optimizer LLM: HF id, directory, .gguf, pkg://"),
     RunParameter("temperature", "llm.temperature", float, "LLM sampling temperature"),
@@ -97,13 +162,19 @@ RUN_PARAMETERS: tuple[RunParameter, ...] = (
     RunParameter("candidates", "search.candidates", int, "LLM samples per step (K)"),
     RunParameter("seed", "search.seed", int, "sampling seed (shared by all arms)"),
     RunParameter("alphas", "guidance.alphas", list, "steering strengths; one arm each (glov)"),
-    RunParameter("layer", "guidance.layer", float, "steered layer: index (17) or depth (0.55)"),
+    RunParameter(
+        "layer",
+        "guidance.layer",
+        str,
+        "steered LLM layer: an index (17) or a depth fraction in (0, 1) (0.55)",
+        kind="layer",
+    ),
     RunParameter("negative", "guidance.negative", str, "p- of guidance: second-best | worst"),
     RunParameter(
         "cache_dir",
         "run.cache_dir",
         str,
-        "model/feature cache; '': $GLOV_CACHE_DIR or profile",
+        "model/feature cache; empty: $GLOV_CACHE_DIR or profile",
         env=CACHE_DIR_ENV,
     ),
     RunParameter("overrides", None, list, "further config overrides, a list of 'key=value'"),
@@ -138,6 +209,7 @@ def parse_parameter(name: str, raw: str) -> Any:
     if spec.name == "overrides":
         return [s for s in raw.split(",") if s]
     if spec.type is str:
+        spec.decode(raw)  # refuses e.g. max_classes=ten here, not in the pod
         return raw
     try:
         value = yaml.safe_load(raw)

@@ -15,6 +15,14 @@ def seed_template(
 ):
     """Step 0: the only candidate is search.seed_template (e.g. "A photo of a {}."),
     the S-TEMP baseline every arm starts from. Loads no model.
+
+    Args:
+        config: the resolved config, run id and store (from data-prep).
+        history: the arm's step records so far (from data-prep or the previous step).
+        arm: the arm this branch optimises: name, method and alpha (from data-prep).
+
+    Returns:
+        candidates: the seed template as step 0's only candidate.
     """
     from components.tasks.steps import generate_task
 

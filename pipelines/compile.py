@@ -1,23 +1,56 @@
-"""Compile the GLOV pipeline for a config into a KFP v2 pipeline YAML."""
+"""Compile the GLOV pipeline for a config into a KFP v2 pipeline YAML (within the
+cluster's limits, pipelines/limits.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 
-from glov.config import GlovConfig
+from glov.config import GlovConfig, config_to_yaml
+from pipelines.limits import check_workflow_limits
 
 
-def compile_pipeline(cfg: GlovConfig, out_path: str | Path) -> Path:
-    """Write the pipeline YAML for `cfg` (run parameters default to its values)."""
+def compile_pipeline(
+    cfg: GlovConfig,
+    out_path: str | Path,
+    *,
+    kubernetes: bool = False,
+    namespace: str | None = None,
+) -> Path:
+    """Write the pipeline YAML for `cfg` (run parameters default to its values).
+
+    With `kubernetes`, write Kubeflow's Kubernetes-native `Pipeline` and
+    `PipelineVersion` resources instead (KFP's Kubernetes API mode), for a team
+    that keeps the pipeline in Git; the version is named after the config's
+    hash, so a changed config is a new PipelineVersion, never an edited one.
+    """
     from kfp import compiler
 
-    from pipelines.glov_pipeline import build_pipeline
+    from pipelines.glov_pipeline import build_pipeline, pipeline_name
 
+    # Before compiling (which takes a while) and before the file exists: a YAML
+    # the cluster would refuse is never written.
+    check_workflow_limits(cfg)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # kfp warns that Python 3.9-era typing is deprecated etc.; not actionable here.
         warnings.simplefilter("ignore", FutureWarning)
-        compiler.Compiler().compile(pipeline_func=build_pipeline(cfg), package_path=str(out))
+        extra = {}
+        if kubernetes:
+            name = pipeline_name(cfg)
+            digest = hashlib.sha256(config_to_yaml(cfg).encode()).hexdigest()[:10]
+            extra = {
+                "kubernetes_manifest_format": True,
+                "kubernetes_manifest_options": compiler.KubernetesManifestOptions(
+                    pipeline_name=name,
+                    pipeline_version_name=f"{name}-{digest}",
+                    namespace=namespace,
+                    include_pipeline_manifest=True,
+                ),
+            }
+        compiler.Compiler().compile(
+            pipeline_func=build_pipeline(cfg), package_path=str(out), **extra
+        )
     return out

@@ -88,7 +88,7 @@ def _docstring() -> str:
     """The pipeline's docstring: kfp reads each parameter's description from `Args:`."""
     lines = ["GLOV pipeline.", "", "Args:"]
     for p in RUN_PARAMETERS:
-        lines.append(f"    {p.name}: {p.help}" + (f" ({p.key})." if p.key else "."))
+        lines.append(f"    {p.name}: {p.description}")
     return "\n".join(lines) + "\n"
 
 
@@ -101,6 +101,20 @@ def _signature(defaults: dict) -> inspect.Signature:
             for p in RUN_PARAMETERS
         ]
     )
+
+
+# The sub-DAGs' inputs, described for the UI (kfp reads a pipeline function's `Args:`).
+_GROUP_DOC = """Steps of one arm.
+
+Args:
+    config: the resolved config, run id and store (from data-prep).
+    data: the run's fitness and test splits (from data-prep).
+    history: the arm's step records before these steps.
+    arm: the arm this branch optimises: name, method and alpha.
+
+Returns:
+    Output: the arm's history after these steps.
+"""
 
 
 def _group_dag(group: StepGroup, placement: Placement) -> Callable:
@@ -122,6 +136,7 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
             placement.apply(task, "llm", display, image="gpu")
             return task.outputs["updated_history"]
 
+        fused_dag.__doc__ = _GROUP_DOC
         return dsl.pipeline(name=group.name, description=f"GLOV {group.display_name}")(fused_dag)
 
     step = group.first
@@ -149,6 +164,7 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
         placement.apply(rk, "cpu", "rank", image="cpu")
         return rk.outputs["updated_history"]
 
+    step_dag.__doc__ = _GROUP_DOC
     description = f"GLOV {group.display_name}: generate, evaluate, rank"
     return dsl.pipeline(name=group.name, description=description)(step_dag)
 

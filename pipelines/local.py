@@ -6,6 +6,10 @@ Kubernetes settings (GPUs, node selectors, secrets, volumes) have no effect
 locally. Task artifacts go to a local pipeline root; the run itself (config,
 step records, report) goes to the run directory in the store, exactly as with
 `glov run`, so `glov report` and resuming work the same way.
+
+The terminal gets one line per finished step and per task (local_console.py);
+each task's full output is in `task.log` in its directory under the pipeline
+root, kfp's own log in `kfp-<run id>.log` there.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from glov.config import GlovConfig
 from glov.errors import GlovError
 from glov.runs.inputs import cache_dir
 from glov.runs.rundir import RunDir, default_run_id, open_mode
+from glov.runs.start import preflight
 from glov.search.arms import arms_for
+from pipelines.local_console import ANSI, TaskConsole, quiet_kfp
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +66,14 @@ def run_local(
     force: bool = False,
     pipeline_root: str | Path | None = None,
     params: dict[str, Any] | None = None,
+    verbose: bool = False,
 ) -> LocalRun:
     """Run (or, with `resume`, continue) the pipeline for `cfg` locally; returns the report.
 
     `root`/`run_id` name the run directory (default: store.uri and
     <run.name>-<time>). An existing run needs `resume` (finished steps are
-    reused) or `force` (replaced), as with `glov run`.
+    reused) or `force` (replaced), as with `glov run`. `verbose` echoes every
+    task's output and kfp's log instead of one line per step and per task.
     """
     from kfp import local
 
@@ -73,9 +81,12 @@ def run_local(
 
     root = root or cfg.store.uri
     run_id = run_id or default_run_id(cfg.run.name)
-    # The same checks as `glov run`, before any task starts; data prep then
+    # The same checks as `glov run` (config, run directory, store, templates,
+    # data), before anything is created or any task starts; data prep then
     # creates the run, or reopens it on --resume.
-    RunDir.claim(root, run_id, open_mode(resume=resume, force=force), cfg.store)
+    mode = open_mode(resume=resume, force=force)
+    preflight(cfg, root, run_id, mode)
+    RunDir.claim(root, run_id, mode, cfg.store)
     proot = Path(pipeline_root) if pipeline_root else default_pipeline_root(cfg)
     proot.mkdir(parents=True, exist_ok=True)
     local.init(
@@ -87,7 +98,9 @@ def run_local(
     # kfp's local runner runs up to 2 arms at once; split this machine's cores between
     # them instead of letting two torch pools oversubscribe it.
     pipeline = build_pipeline(cfg, threads=local_threads(cfg))
-    with warnings.catch_warnings():
+    console = TaskConsole(proot, proot / f"kfp-{run_id}.log", verbose=verbose)
+    console.say(f"run {run_id}: task logs under {proot} (task.log in each task's directory)")
+    with warnings.catch_warnings(), quiet_kfp(console):
         # Locally, GPU/CPU requests and display names are no-ops and the images
         # are not Python images; kfp warns about each task. Nothing to act on.
         warnings.simplefilter("ignore", UserWarning)
@@ -95,9 +108,10 @@ def run_local(
         try:
             pipeline(**arguments)
         except RuntimeError as exc:
+            logs = ", ".join(str(p) for p in console.failed_logs) or str(console.kfp_log)
             raise GlovError(
-                f"the local pipeline run {run_id} failed: {exc}",
-                f"see the task log above; fix the cause and continue with "
+                f"the local pipeline run {run_id} failed: {ANSI.sub('', str(exc))}",
+                f"see the task log ({logs}); fix the cause and continue with "
                 f"`glov run --local --config ... --run-dir {root.removeprefix('file://')}/{run_id} "
                 f"--resume` (finished steps are reused)",
             ) from None

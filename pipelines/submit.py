@@ -1,19 +1,23 @@
 """Submit the GLOV pipeline to a Kubeflow Pipelines server.
 
 `submit_request` builds everything the server call needs (a pure function, tested
-without a server); `submit` compiles the pipeline and sends it with kfp.Client.
+without a server); `submit` compiles the pipeline and sends it with kfp.Client;
+`wait_for_run` follows the run to its end.
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from components.run_parameters import PARAMETERS_BY_NAME, parse_parameter, unknown_parameter
 from glov.config import GlovConfig
-from glov.errors import ConfigError
-from glov.runs.rundir import RUN_ID_PATTERN, default_run_id
+from glov.errors import ConfigError, GlovError, RunDirError
+from glov.runs.rundir import RUN_ID_PATTERN, check_run_id, default_run_id
 
 
 def parse_params(assignments: list[str]) -> dict[str, Any]:
@@ -49,6 +53,17 @@ def submit_request(
     for name in arguments:
         if name not in PARAMETERS_BY_NAME:
             raise unknown_parameter(name)
+    if arguments.get("run_id"):
+        check_run_id(arguments["run_id"])  # here, not in the data-prep pod minutes later
+    elif run_name and ("/" in run_name or "\\" in run_name or ".." in run_name):
+        # A display name may hold spaces (the run directory is then named after
+        # the KFP run), but a path-like one reads as a run directory to create there.
+        raise RunDirError(
+            f"--run-name {run_name!r} looks like a path; the run name also names the run "
+            "directory in the store",
+            "use letters, digits, '.', '_' and '-', or pass --param run_id=ID to name the "
+            "run directory",
+        )
     run_name = run_name or default_run_id(cfg.run.name)
     if "run_id" not in arguments and RUN_ID_PATTERN.match(run_name):
         arguments["run_id"] = run_name
@@ -62,6 +77,12 @@ def submit_request(
         # None: every task keeps the caching choice compiled into it (pipeline.caching).
         "enable_caching": None,
     }
+
+
+def make_client(host: str, namespace: str | None = None) -> Any:
+    import kfp
+
+    return kfp.Client(host=host, namespace=namespace) if namespace else kfp.Client(host)
 
 
 def submit(
@@ -87,9 +108,86 @@ def submit(
             params=params,
             namespace=namespace,
         )
-        if client is None:
-            import kfp
-
-            client = kfp.Client(host=host, namespace=namespace) if namespace else kfp.Client(host)
+        client = client or make_client(host, namespace)
         result = client.create_run_from_pipeline_package(**request)
     return str(result.run_id)
+
+
+# The KFP v2beta1 run states a run does not leave (kfp's own wait_for_run_completion
+# misses CANCELED and would poll a cancelled run forever).
+FINAL_STATES = ("SUCCEEDED", "FAILED", "SKIPPED", "CANCELED")
+
+
+def run_url(host: str, run_id: str) -> str:
+    """The run's page in the Kubeflow Pipelines UI served at `host`."""
+    return f"{host.rstrip('/')}/#/runs/details/{run_id}"
+
+
+def wait_for_run(
+    client: Any,
+    run_id: str,
+    url: str,
+    *,
+    timeout: float | None = None,
+    poll_seconds: float = 5.0,
+    report: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Poll the run until it ends, reporting each state change; its final state.
+
+    A run that ends other than SUCCEEDED, or is still going after `timeout`
+    seconds, is a GlovError naming the run's page (the failed task's logs are there).
+    """
+    start, last = clock(), None
+    while True:
+        run = client.get_run(run_id)
+        state = str(getattr(run, "state", None) or "PENDING").upper()
+        elapsed = clock() - start
+        if state != last:
+            report(f"run {run_id}: {state} after {elapsed:.0f} s")
+            last = state
+        if state in FINAL_STATES:
+            break
+        if timeout is not None and elapsed >= timeout:
+            raise GlovError(
+                f"KFP run {run_id} is still {state} after {timeout:g} s",
+                f"it goes on on the server: follow it at {url}, or wait longer (--timeout)",
+            )
+        sleep(poll_seconds)
+    if state != "SUCCEEDED":
+        error = getattr(run, "error", None)
+        detail = getattr(error, "message", None) or (error if isinstance(error, str) else None)
+        raise GlovError(
+            f"KFP run {run_id} ended {state}" + (f": {detail}" if detail else ""),
+            f"open {url} and read the logs of the task marked failed",
+        )
+    return state
+
+
+@contextmanager
+def kfp_errors(host: str) -> Iterator[None]:
+    """A Kubeflow Pipelines server that does not answer, or refuses, as a GlovError."""
+    from kfp_server_api.exceptions import ApiException
+    from urllib3.exceptions import HTTPError, MaxRetryError
+
+    fix = (
+        f"check --host {host} (or ${{KFP_HOST}}): the KFP API endpoint, e.g. after "
+        "`kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80` use http://localhost:8080"
+    )
+    try:
+        yield
+    except MaxRetryError as exc:
+        raise GlovError(
+            f"Kubeflow Pipelines at {host} does not answer: {exc.reason}", fix
+        ) from None
+    except (HTTPError, OSError) as exc:
+        raise GlovError(
+            f"Kubeflow Pipelines at {host} cannot be reached: {exc.__class__.__name__}: {exc}", fix
+        ) from None
+    except ApiException as exc:
+        raise GlovError(
+            f"Kubeflow Pipelines at {host} refused the request: HTTP {exc.status} {exc.reason}",
+            "check that --host is the KFP API (not another service), and --namespace and your "
+            "credentials on a multi-user install",
+        ) from None

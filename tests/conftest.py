@@ -55,3 +55,18 @@ def smollm2(test_cache_dir: Path):
     from glov.llm.loader import load_llm
 
     return load_llm(SMOLLM2, test_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_vlm(test_cache_dir: Path):
+    """The smoke profile's trained dual encoder (build://lit-animal-mnist), as a VLMConfig.
+
+    Built once into the test cache (about a minute of CPU), then found there by
+    its content key on every later run.
+    """
+    from glov.config import VLMConfig
+    from glov.vlm.training import ensure_built
+
+    uri = "build://lit-animal-mnist"
+    ensure_built(uri, test_cache_dir)
+    return VLMConfig(model="glov-lit-minilm", pretrained=uri, device="cpu")

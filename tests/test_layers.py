@@ -60,10 +60,12 @@ def tree(tmp_path: Path) -> Path:
     """The root packages and library layers the contracts name, each importing
     the one below it (the allowed direction), plus a copy of the real config."""
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    top = contract(TOP)["layers"]
-    for upper, lower in zip(top, top[1:], strict=False):
-        _write(tmp_path / upper / "__init__.py", f"import {lower}\n")
-    _write(tmp_path / top[-1] / "__init__.py")
+    # "cli | controller": independent siblings in one layer, each importing the next.
+    top = [[m.strip() for m in layer.split("|")] for layer in contract(TOP)["layers"]]
+    for upper, lower in zip(top, [*top[1:], []], strict=True):
+        for module in upper:
+            imports = "".join(f"import {m}\n" for m in lower)
+            _write(tmp_path / module / "__init__.py", imports)
     _write(tmp_path / "pipelines" / "compile.py", "import components\n")
     # The Kubeflow side may import kfp.
     _write(tmp_path / "components" / "step.py", "import kfp\nimport glov.runs\n")
@@ -100,6 +102,8 @@ def test_the_synthetic_tree_passes_clean(tree: Path):
         ),
         # The Kubeflow side reaching up into the CLI.
         ("components/step.py", "import cli  # wrong way", TOP, "components.step -> cli"),
+        # The operator and the CLI are siblings: neither imports the other.
+        ("controller/__init__.py", "import cli  # wrong way", TOP, "controller -> cli"),
         # A lower library layer importing a higher one.
         (
             "glov/store/__init__.py",

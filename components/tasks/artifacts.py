@@ -27,6 +27,11 @@ def write_json(path: str | Path, obj: Any) -> None:
     Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True))
 
 
+def write_text(path: str | Path, text: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)
+
+
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
@@ -92,27 +97,61 @@ def write_history(path: str | Path, arm: Arm | None, records: list[dict]) -> Non
     write_json(path, {"arm": name, "next_step": len(records), "best": best, "records": records})
 
 
+# KFP Metrics: accuracies are fractions of a few hundred or thousand images, so
+# 4 decimals keep every real difference and drop float32 noise (0.7318000197).
+DECIMALS = 4
+
+
+def _r(x: float) -> float:
+    return round(float(x), DECIMALS)
+
+
 def step_metric_values(record: dict, reused: bool) -> dict[str, float]:
-    """A step record as KFP Metrics (the Run details page shows them per task)."""
+    """A step record as KFP Metrics (the Run details page shows them per task).
+
+    The keys name no arm (the task's place in the DAG does), so the same step of
+    two runs lines up in Compare runs.
+    """
     out = {
         "step": float(record["step"]),
-        "best_fitness": float(record["best"]["fitness"]),
+        "best_fitness": _r(record["best"]["fitness"]),
         "scored": float(len(record["scored"])),
         "rejected": float(sum(record.get("rejected", {}).values())),
         "guided": 1.0 if record.get("guidance", {}).get("applied") else 0.0,
         "reused": 1.0 if reused else 0.0,
     }
     if record.get("step_best") is not None:
-        out["step_best"] = float(record["step_best"])
+        out["step_best"] = _r(record["step_best"])
     return out
 
 
+def method_key(method: str) -> str:
+    """A method name as a metrics key prefix: glov-noguide -> glov_noguide."""
+    return method.replace("-", "_")
+
+
 def final_metric_values(report: dict) -> dict[str, float]:
-    """The report's accuracies as KFP Metrics."""
+    """The report's accuracies as KFP Metrics, under keys that are the same in every run.
+
+    No key names an arm (glov-alpha0.5 exists only in runs that sweep 0.5):
+    `best_*` and `selected_alpha` are the main method's arm selected by fitness,
+    `<method>_*` each method's selected arm, the baselines `s_temp_*`/`ds_temp_*`.
+    `test_top1` is the best template's top-1 test accuracy, `ensemble_test_top1`
+    that of the ensemble of the eval.top_n best templates.
+    """
     b = report["baselines"]
-    out = {"s_temp_test": float(b["s_temp"]["test"]), "ds_temp_test": float(b["ds_temp"]["test"])}
-    for name, arm in report["arms"].items():
-        out[f"{name}_fitness"] = float(arm["best_fitness"])
-        out[f"{name}_test_best"] = float(arm["test_best"])
-        out[f"{name}_test_top_n"] = float(arm["test_top_n"])
+    out = {
+        "s_temp_test_top1": _r(b["s_temp"]["test"]),
+        "ds_temp_test_top1": _r(b["ds_temp"]["test"]),
+    }
+    main = report["search"]["method"]
+    for method, arm_name in sorted(report["selected"].items()):
+        arm = report["arms"][arm_name]
+        prefixes = [method_key(method)] + (["best"] if method == main else [])
+        for prefix in prefixes:
+            out[f"{prefix}_fitness"] = _r(arm["best_fitness"])
+            out[f"{prefix}_test_top1"] = _r(arm["test_best"])
+            out[f"{prefix}_ensemble_test_top1"] = _r(arm["test_top_n"])
+        if method == main and arm.get("alpha") is not None:
+            out["selected_alpha"] = _r(arm["alpha"])
     return out

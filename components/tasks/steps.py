@@ -20,7 +20,9 @@ from components.tasks.artifacts import (
     step_metric_values,
     write_history,
     write_json,
+    write_text,
 )
+from components.tasks.tables import candidates_markdown
 from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.metrics import RunMetrics
@@ -38,7 +40,7 @@ PIPELINE_LABEL = "kfp"
 
 def _metrics(cfg: GlovConfig, run: RunDir, arm: Arm, dataset: str) -> RunMetrics:
     """The Prometheus recorder of one arm (pushes only when a Pushgateway is set)."""
-    return arm_metrics(cfg, run.run_id, arm, dataset, PIPELINE_LABEL)
+    return arm_metrics(cfg, run, arm, dataset, PIPELINE_LABEL)
 
 
 def generate_task(
@@ -55,14 +57,14 @@ def generate_task(
     if record is not None:
         generation = stages.Generation.from_record(record)
     elif step == 0:
-        generation = stages.seed_generation(cfg)
+        generation = stages.seed_generation(cfg, a.method)
     else:
         state = replay(a, history, cfg.guidance.negative)
         data = read_data(cfg, data_path)
         models = Models(cfg, run=run)
         steering = models.steering if a.method == "glov" else None
         generation = stages.generate(
-            cfg, models.llm, steering, state, step, data.name, data.description
+            cfg, models.llm, steering, state, step, data.name, data.description, data.classnames
         )
     doc = {
         "arm": arm_to_dict(a),
@@ -105,9 +107,17 @@ def evaluate_task(config_path: str, data_path: str, candidates_path: str, out_pa
 
 
 def rank_task(
-    config_path: str, history_path: str, candidates_path: str, scores_path: str, history_out: str
+    config_path: str,
+    history_path: str,
+    candidates_path: str,
+    scores_path: str,
+    history_out: str,
+    table_out: str,
 ) -> dict[str, float]:
-    """Merge the scored candidates into the history; append the step record to the run."""
+    """Merge the scored candidates into the history; append the step record to the run.
+
+    Writes the step's candidates table (Markdown) to `table_out`; returns its metrics.
+    """
     cfg, run = open_run(config_path)
     cand, scores = read_json(candidates_path), read_json(scores_path)
     a, step = arm_from_dict(cand["arm"]), int(cand["step"])
@@ -126,8 +136,9 @@ def rank_task(
         try:
             persist_step(run, metrics, record, cache.get("hits", 0), cache.get("misses", 0))
         finally:
-            metrics.push(step)
+            metrics.push()
     write_history(history_out, a, records + [record])
+    write_text(table_out, candidates_markdown([record], [reused]))
     return step_metric_values(record, reused)
 
 
@@ -139,8 +150,13 @@ def fused_task(
     first: int,
     last: int,
     history_out: str,
+    table_out: str,
 ) -> dict[str, float]:
-    """Steps first..last of one arm in this process: the models load once."""
+    """Steps first..last of one arm in this process: the models load once.
+
+    Writes the candidates tables of these steps (Markdown) to `table_out`; returns
+    the last step's metrics.
+    """
     cfg, run = open_run(config_path)
     a = arm_from_dict(arm)
     records = read_history(history_path, a, first)
@@ -148,18 +164,19 @@ def fused_task(
     models = Models(cfg, run=run)
     data: DataBundle | None = None
     metrics: RunMetrics | None = None
-    reused = 0
+    reused: list[bool] = []
     for step in range(first, last + 1):
         record = finished_record(run, a, step)
+        reused.append(record is not None)
         if record is not None:
             absorb(state, record, cfg.guidance.negative)
-            reused += 1
         else:
             data = data or read_data(cfg, data_path)
             metrics = metrics or _metrics(cfg, run, a, data.name)
             record = execute_step(cfg, run, models, data, state, metrics)
         records.append(record)
     write_history(history_out, a, records)
-    out = step_metric_values(records[-1], reused == last - first + 1)
-    out["steps_reused"] = float(reused)
+    write_text(table_out, candidates_markdown(records[first:], reused))
+    out = step_metric_values(records[-1], all(reused))
+    out["steps_reused"] = float(sum(reused))
     return out

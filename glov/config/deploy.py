@@ -45,8 +45,15 @@ class MetricsConfig(Section):
     pushgateway: str | None = None
     # Hard bound on one push: a slow or dead gateway must never stall a step.
     timeout_seconds: float = Field(2.0, gt=0, le=60)
-    # The `job` of the Pushgateway grouping key {job, run, arm, step}.
+    # The `job` of the Pushgateway grouping key {job, run, arm}.
     job: str = Field("glov", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    # The Pushgateway never expires groups; every run deletes, when it starts
+    # and ends, the groups of its job that finished this long ago (Prometheus
+    # has scraped their final values many times by then) ...
+    finished_ttl_seconds: float = Field(3600.0, ge=0)
+    # ... or that nothing pushed to for this long (a run that died, which the
+    # GlovRunStalled alert has reported meanwhile).
+    abandoned_ttl_seconds: float = Field(86400.0, gt=0)
 
     def gateway(self) -> str | None:
         """The gateway to push to: the config's, else $GLOV_PUSHGATEWAY, else None.

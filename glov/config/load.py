@@ -81,8 +81,29 @@ def validate_config(data: dict[str, Any]) -> GlovConfig:
             raise _unknown_key(key) from None
         raise ConfigError(
             f"config value for {key!r} is invalid: {err['msg']} (got {err.get('input')!r})",
-            f"give {key} a value of the right type",
+            _fix_for(key, err),
         ) from None
+
+
+# pydantic's bound errors -> the comparison a fix states ("set x to a value <= 4096").
+_BOUNDS = {
+    "less_than_equal": "<=",
+    "less_than": "<",
+    "greater_than_equal": ">=",
+    "greater_than": ">",
+}
+
+
+def _fix_for(key: str, err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    if err["type"] in _BOUNDS:
+        limit = next(iter(ctx.values()), "the limit")
+        return f"set {key} to a value {_BOUNDS[err['type']]} {limit}"
+    if err["type"] == "too_short":
+        return f"give {key} at least {ctx.get('min_length', 1)} element(s)"
+    if err["type"] == "value_error":
+        return f"change {key} as the message says"
+    return f"give {key} a value of the right type"
 
 
 def load_config(source: str = "smoke", overrides: list[str] | None = None) -> GlovConfig:

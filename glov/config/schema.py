@@ -6,12 +6,16 @@ profiles and overrides in load.py.
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from glov.config.deploy import MetricsConfig, PipelineConfig, StoreConfig
 from glov.config.section import Section
+from glov.templates import validate_template
+
+log = logging.getLogger(__name__)
 
 
 class RunConfig(Section):
@@ -28,7 +32,7 @@ class DataConfig(Section):
     name: str | None = None
     description: str | None = None
     # Readable class names in the dataset's class order (default: folder names).
-    classnames: list[str] | None = None
+    classnames: list[str] | None = Field(None, min_length=1)
     shots: int = Field(1, ge=1)
     # Test images per class; null takes every image not used for fitness.
     test_per_class: int | None = Field(None, ge=1)
@@ -56,29 +60,58 @@ class LLMConfig(Section):
     temperature: float = Field(1.0, gt=0)
     top_k: int = Field(50, ge=0)
     top_p: float = Field(0.9, gt=0, le=1)
-    max_new_tokens: int = Field(50, ge=1)
+    # Bounded: an answer is one short template; a huge value only makes a step endless.
+    max_new_tokens: int = Field(50, ge=1, le=4096)
     trust_remote_code: bool = False
 
 
 class SearchConfig(Section):
     method: Literal["glov", "glov-noguide", "llm-opt"] = "glov"
-    steps: int = Field(100, ge=0)
-    candidates: int = Field(10, ge=1)
+    # Upper bounds catch typos (an extra zero) before hours of GPU time.
+    steps: int = Field(100, ge=0, le=10_000)
+    candidates: int = Field(10, ge=1, le=1000)
     # In-context examples: k = min(k_max, floor(0.5 * len(history))).
-    k_max: int = Field(5, ge=1)
+    k_max: int = Field(5, ge=1, le=1000)
     seed_template: str = "A photo of a {}."
     seed: int = 0
-    max_template_chars: int = Field(200, ge=10)
-    # LLM-OPT lists this many random pool templates besides its top/bottom 3.
-    llm_opt_random: int = Field(3, ge=0)
+    # A sanity cap against runaway answers only: templates are capped by the VLM's
+    # context (tokens of the template filled with each class name, checked before
+    # scoring); GLOV's published CLIP prompts reach 249 characters.
+    max_template_chars: int = Field(1000, ge=10)
+    # LLM-OPT's initial pool, scored at its step 0 after the seed: a DS-TEMP set
+    # name (eval.ds_templates names) or a list of templates.
+    llm_opt_pool: str | list[str] = "imagenet"
+    # LLM-OPT re-asks for an answer without a placeholder, at most this many asks.
+    llm_opt_asks: int = Field(15, ge=1, le=100)
+    # Map a lone class name in an answer without a placeholder back to the slot
+    # ("A photo of a zebra." -> "A photo of a {}."); counted as `repaired`, apart.
+    repair_classnames: bool = False
     # Further methods run on the same seed and compared in the report.
     compare_with: list[Literal["glov", "glov-noguide", "llm-opt"]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_keys(cls, data: Any) -> Any:
+        # Saved run configs still hold it (resume must work); it has no effect.
+        if isinstance(data, dict) and "llm_opt_random" in data:
+            data = {k: v for k, v in data.items() if k != "llm_opt_random"}
+            log.warning(
+                "search.llm_opt_random is ignored: LLM-OPT's meta-prompt shows only good and "
+                "bad templates; delete the key from the config"
+            )
+        return data
+
+    @field_validator("seed_template")
+    @classmethod
+    def _seed_has_one_slot(cls, v: str) -> str:
+        # Checked with the config, not at step 0 after data and models are loaded.
+        return validate_template(v)
 
 
 class GuidanceConfig(Section):
     # An int is a decoder-layer index; a float in (0, 1) is a depth fraction.
     layer: int | float = 0.55
-    alphas: list[float] = Field(default_factory=lambda: [1.0, 0.75, 0.5, 0.25])
+    alphas: list[float] = Field(default_factory=lambda: [1.0, 0.75, 0.5, 0.25], min_length=1)
     negative: Literal["second-best", "worst"] = "second-best"
     mode: Literal["exact", "cached"] = "exact"
 
@@ -94,8 +127,19 @@ class GuidanceConfig(Section):
 
 class EvalConfig(Section):
     top_n: int = Field(3, ge=1)
-    # DS-TEMP: hand-written template ensemble; "openai-imagenet" is CLIP's 80.
-    ds_templates: str | list[str] = "openai-imagenet"
+    # DS-TEMP: CLIP's authors' template set; "auto" picks the dataset's published set
+    # by its name (ImageNet's 80 when there is none), a set name forces one, or a list.
+    ds_templates: str | list[str] = "auto"
+
+    @field_validator("ds_templates")
+    @classmethod
+    def _ds_templates(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError('give at least one template (or "openai-imagenet")')
+            for template in v:
+                validate_template(template)
+        return v
 
 
 class GlovConfig(Section):

@@ -9,7 +9,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from glov.errors import DataError
 
@@ -70,7 +70,10 @@ def load_image(path: str) -> Image.Image:
     try:
         with Image.open(path) as img:
             return img.convert("RGB")
-    except (OSError, UnidentifiedImageError) as exc:
+    except Exception as exc:
+        # Besides OSError (truncated, missing) and UnidentifiedImageError, Pillow's
+        # decoders raise SyntaxError, ValueError, struct.error, EOFError,
+        # DecompressionBombError... for damaged files: all mean "this file".
         raise DataError(
             f"image {path} is unreadable ({exc.__class__.__name__}: {exc})",
             "replace the file with a valid image or remove it from the dataset",

@@ -39,6 +39,14 @@ def readable_name(key: str) -> str:
     return " ".join(re.sub(r"[_-]+", " ", key).split())
 
 
+def class_order(keys: set[str] | dict[str, Any]) -> list[str]:
+    """Folder names / labels in class order: numerically when all are integers
+    (0, 1, 2, ..., 10, not 0, 1, 10, 2), else by name."""
+    if keys and all(k.isdecimal() for k in keys):
+        return sorted(keys, key=lambda k: (int(k), k))
+    return sorted(keys)
+
+
 def _hidden(name: str) -> bool:
     # Dot files include macOS `._x.png` resource forks, which are not images,
     # and the temporary folders of a packaged dataset being written.
@@ -74,7 +82,8 @@ def _read_metadata(root: Path, keys: list[str]) -> dict[str, Any]:
 
 
 def _scan_image_folder(root: Path) -> _Source:
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not _hidden(d.name))
+    found_dirs = {d.name: d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)}
+    folders = [found_dirs[name] for name in class_order(found_dirs)]
     if not folders:
         raise DataError(
             f"dataset directory {root} has no class folders",
@@ -136,6 +145,7 @@ def _scan_csv(path: Path) -> _Source:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"CSV manifest {path} cannot be read ({exc})", fix) from None
     items: list[tuple[str, str]] = []
+    first_seen: dict[str, int] = {}  # resolved image path -> its first line
     for line, image, label in rows:
         if not image and not label:
             continue  # blank line
@@ -149,8 +159,16 @@ def _scan_csv(path: Path) -> _Source:
                 f"{path} line {line}: image {image!r} does not exist (looked at {full})",
                 "fix the path (relative paths are relative to the CSV's folder) or drop the row",
             )
+        same = str(full.resolve())
+        if same in first_seen:
+            # A repeated image would be split twice: fitness and test could share it.
+            raise DataError(
+                f"{path} line {line}: image {image!r} is already listed on line {first_seen[same]}",
+                "list every image once (with one label); remove the repeated rows",
+            )
+        first_seen[same] = line
         items.append((str(full.absolute()), label))
-    keys = sorted({label for _, label in items})
+    keys = class_order({label for _, label in items})
     index = {k: i for i, k in enumerate(keys)}
     return _Source(
         name=path.stem,
@@ -218,6 +236,28 @@ def _check_classnames(names: list[str], origin: str) -> None:
         seen[_norm(name)] = name
 
 
+def _check_positions(given: list[str], src: _Source) -> None:
+    """Refuse data.classnames that name a class at another position than its own.
+
+    Names apply by position; "cat" given first for labels (dog, cat) would name
+    the dog images "cat", a silent swap the VLM then scores as truth.
+    """
+    where = {}
+    for i, (key, readable) in enumerate(zip(src.keys, src.readable, strict=True)):
+        where.setdefault(_norm(key), i)
+        where.setdefault(_norm(readable), i)
+    for i, name in enumerate(given):
+        at = where.get(_norm(name))
+        if at is not None and at != i:
+            raise DataError(
+                f"data.classnames[{i}] is {name!r}, but that names class {src.keys[at]!r}, "
+                f"which is number {at} in the dataset's class order "
+                f"({', '.join(src.keys)}); names are applied by position",
+                "list data.classnames in that order, or drop data.classnames to use the "
+                "dataset's own names",
+            )
+
+
 def default_description(classnames: list[str]) -> str:
     shown = ", ".join(classnames[:5])
     more = ", among others" if len(classnames) > 5 else ""
@@ -252,6 +292,7 @@ def load_dataset(cfg: DataConfig, cache_dir: str | Path) -> Dataset:
                 f"{counts} classes: {', '.join(src.keys[:keep])}",
                 "give one readable name per class, in that order",
             )
+        _check_positions(cfg.classnames, src)
         names, origin = list(cfg.classnames), "data.classnames"
     names = [n.strip() for n in names[:keep]]
     _check_classnames(names, origin)

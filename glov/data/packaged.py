@@ -1,9 +1,13 @@
 """Packaged datasets (`pkg://NAME`), materialised once into ImageFolder layout.
 
 A packaged dataset ships as arrays inside a Python package. We write it out as
-`<cache_dir>/datasets/<name>/<class>/<index>.png` plus a `dataset.yaml`, so the
-rest of the code sees one layout only and the image-feature cache can key it by
-file content like any user dataset.
+`<cache_dir>/datasets/<name>.r<revision>/<class>/<index>.png` plus a
+`dataset.yaml`, so the rest of the code sees one layout only and the
+image-feature cache can key it by file content like any user dataset.
+
+Half of Animal-MNIST (a fixed rule, `encoder_training_index`) is never written:
+it trains the smoke profile's dual encoder (glov.vlm.training), so no image a
+run scores was seen in that training.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ ANIMAL_MNIST_CLASSES = (
 )
 
 ANIMAL_MNIST_DESCRIPTION = (
-    "Animal-MNIST is a small image classification dataset of 10,000 grayscale "
-    "28x28 pixel images, 1,000 for each of 10 animal categories (bear, bird, cat, "
+    "Animal-MNIST is a small image classification dataset of grayscale "
+    "28x28 pixel images, 500 for each of 10 animal categories (bear, bird, cat, "
     "cow, dog, elephant, giraffe, horse, sheep and zebra). Each image is a white "
     "silhouette of a single animal on a plain black background, with no colour, "
     "fur texture or scene context (only zebras keep some stripes), so the "
@@ -71,7 +75,18 @@ def _read_pickled_array(path: Path) -> np.ndarray:
         ) from None
 
 
-def _write_animal_mnist(dest: Path) -> None:
+def encoder_training_index(index: int) -> bool:
+    """Whether Animal-MNIST image `index` trains the shipped dual encoder (glov build-vlm).
+
+    A fixed rule, so the split holds on every machine: odd indices train the
+    encoder, even ones are all that pkg://animal-mnist shows a run. The package
+    sorts images by label, so each half keeps 500 images of every class.
+    """
+    return index % 2 == 1
+
+
+def animal_mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """All 10,000 Animal-MNIST images [N, 28, 28] uint8 and labels [N], checked."""
     src = _package_dir("animal_mnist") / "data" / "Animal_MNIST"
     images = _read_pickled_array(src / "animal_data_version_3.gz")
     labels = _read_pickled_array(src / "animal_label_version_3.gz")
@@ -88,10 +103,17 @@ def _write_animal_mnist(dest: Path) -> None:
             f"(images {images.dtype}{images.shape}, labels {labels.shape})",
             "reinstall animal-mnist==0.4, the version this loader reads",
         )
+    return images, labels
+
+
+def _write_animal_mnist(dest: Path) -> None:
+    images, labels = animal_mnist_arrays()
     for name in ANIMAL_MNIST_CLASSES:
         (dest / name).mkdir()
     width = len(str(len(images) - 1))
     for index, (pixels, label) in enumerate(zip(images, labels, strict=True)):
+        if encoder_training_index(index):
+            continue  # never shown to a run: these images trained its encoder
         # Zero-padded global index: sorted file names keep the package's order.
         path = dest / ANIMAL_MNIST_CLASSES[int(label)] / f"{index:0{width}d}.png"
         Image.fromarray(pixels).save(path)
@@ -104,6 +126,10 @@ def _write_animal_mnist(dest: Path) -> None:
 
 
 PACKAGED: dict[str, Callable[[Path], None]] = {"animal-mnist": _write_animal_mnist}
+# The cache folder of a packaged dataset is `<name>.<revision>`: a revision bump
+# (animal-mnist 2: the encoder's training half left out) orphans older copies
+# instead of reusing them.
+REVISIONS = {"animal-mnist": 2}
 
 
 def materialise(name: str, cache_dir: str | Path) -> Path:
@@ -121,7 +147,7 @@ def materialise(name: str, cache_dir: str | Path) -> Path:
             "a directory or a CSV manifest",
         )
     parent = Path(cache_dir).expanduser() / "datasets"
-    final = parent / name
+    final = parent / f"{name}.r{REVISIONS[name]}" if name in REVISIONS else parent / name
     if final.is_dir():
         return final
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -9,6 +10,21 @@ from glov.config import DataConfig
 from glov.data.dataset import Dataset, Split, load_image
 from glov.data.loaders import load_dataset
 from glov.errors import DataError
+
+
+def _check_no_repeats(ds: Dataset) -> None:
+    """One image, one place: a file listed twice (the same path, or a link to it)
+    could land in both the fitness and the test split, and test accuracy would
+    then be measured on an image the search optimised for."""
+    seen: dict[str, str] = {}
+    for path in ds.paths:
+        real = os.path.realpath(path)
+        if real in seen:
+            raise DataError(
+                f"dataset {ds.name!r} lists the image {real} twice ({seen[real]} and {path})",
+                "list every image once: remove the repeated entry or the link",
+            )
+        seen[real] = path
 
 
 def make_splits(
@@ -21,6 +37,7 @@ def make_splits(
     """
     if shots < 1:
         raise DataError(f"data.shots is {shots}", "set data.shots to 1 or more")
+    _check_no_repeats(ds)
     by_class: list[list[str]] = [[] for _ in ds.classnames]
     for path, label in zip(ds.paths, ds.labels, strict=True):
         by_class[label].append(path)

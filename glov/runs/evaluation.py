@@ -2,8 +2,9 @@
 
 For every arm: the single best template by fitness and the top-n ensemble
 (mean of normalised text embeddings per class, renormalised), next to the
-baselines S-TEMP (the seed template) and DS-TEMP (a hand-written ensemble,
-CLIP's 80 ImageNet templates by default). The main method's arms compete by
+baselines S-TEMP (the seed template) and DS-TEMP (the ensemble CLIP's authors
+published for the dataset, picked by its name; ImageNet's 80 when there is
+none; the report names the set used). The main method's arms compete by
 fitness only (alpha is chosen on the fitness split, never on the test split).
 """
 
@@ -14,7 +15,7 @@ from glov.data import DataBundle
 from glov.runs.rundir import RunDir
 from glov.search.arms import arms_for
 from glov.search.state import rejection_totals, replay
-from glov.vlm.baselines import ds_templates
+from glov.vlm.baselines import resolve_ds_templates
 from glov.vlm.scorer import Scorer
 
 
@@ -41,11 +42,14 @@ def final_evaluation(cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBun
             "candidates_scored": sum(len(r["scored"]) for r in records[1:]),
             "generated": sum(r["generated"] for r in records),
             "rejected": rejection_totals(records),
+            # Scored templates that were class-name repairs, not clean parses.
+            "repaired": sum(r.get("repaired", 0) for r in records),
             "guided_steps": sum(1 for r in records if r["guidance"].get("applied")),
             "llm_new_tokens": sum(r["llm"]["new_tokens"] for r in records),
             "llm_seconds": sum(r["llm"]["seconds"] for r in records),
         }
     selected = _select(cfg, arms)
+    ds = resolve_ds_templates(cfg.eval.ds_templates, data.name)
     return {
         "baselines": {
             "s_temp": {
@@ -53,8 +57,9 @@ def final_evaluation(cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBun
                 "test": scorer.accuracy(cfg.search.seed_template, test, names),
             },
             "ds_temp": {
-                "templates": len(ds_templates(cfg.eval.ds_templates)),
-                "test": scorer.ensemble_accuracy(ds_templates(cfg.eval.ds_templates), test, names),
+                "set": ds.name,
+                "templates": len(ds.templates),
+                "test": scorer.ensemble_accuracy(ds.templates, test, names),
             },
         },
         "arms": arms,

@@ -8,6 +8,7 @@ before anything else, and a step already there is reused, never recomputed.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import AbstractContextManager, nullcontext
 
@@ -20,6 +21,24 @@ from glov.runs.telemetry import record_step
 from glov.search import step as stages
 from glov.search.arms import Arm
 from glov.search.state import ArmState
+
+log = logging.getLogger(__name__)
+
+# Every finished step logs one line with this tag: in a pod's log it is the run's
+# progress, and the local pipeline runner (pipelines/local_console.py) echoes
+# exactly these lines of its tasks' output.
+STEP_LOG_TAG = "[glov step]"
+
+
+def step_summary(record: dict) -> str:
+    """A finished step in one line: arm, step, best fitness so far, LLM tokens/s."""
+    line = f"{record['arm']} step {record['step']}: best fitness {record['best']['fitness']:.4f}"
+    if record.get("step_best") is not None:
+        line += f" (this step {record['step_best']:.4f})"
+    llm = record.get("llm") or {}
+    if llm.get("seconds"):  # step 0 scores the seed template: no LLM call
+        line += f", {llm['new_tokens'] / llm['seconds']:.1f} tokens/s"
+    return line
 
 
 def finished_record(run: RunDir, arm: Arm, step: int) -> dict | None:
@@ -43,11 +62,11 @@ def run_stages(
     step = state.next_step
     with stage("generate"):
         if step == 0:
-            generation = stages.seed_generation(cfg)
+            generation = stages.seed_generation(cfg, state.arm.method)
         else:
             steering = models.steering if state.arm.method == "glov" else None
             generation = stages.generate(
-                cfg, models.llm, steering, state, step, data.name, data.description
+                cfg, models.llm, steering, state, step, data.name, data.description, data.classnames
             )
     t0 = time.perf_counter()
     with stage("evaluate"):
@@ -63,6 +82,7 @@ def persist_step(
 ) -> None:
     """Append a finished step to the run directory, then record its metrics."""
     run.append_step(record["arm"], record)
+    log.info("%s %s", STEP_LOG_TAG, step_summary(record))
     record_step(metrics, record, cache_hits, cache_misses)
 
 
@@ -75,12 +95,11 @@ def execute_step(
     metrics: RunMetrics,
 ) -> dict:
     """Run the arm's next step, persist it and push its metrics (also when it fails)."""
-    step = state.next_step
     hits, misses = models.cache_counts()
     try:
         record = run_stages(cfg, models, data, state, metrics)
         new_hits, new_misses = models.cache_counts()
         persist_step(run, metrics, record, new_hits - hits, new_misses - misses)
     finally:
-        metrics.push(step)
+        metrics.push()
     return record

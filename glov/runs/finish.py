@@ -6,11 +6,14 @@ every arm's finished steps is reused (a retried or re-run final task).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from glov.config import GlovConfig
 from glov.data import DataBundle
+from glov.metrics import RunMetrics
 from glov.runs.report import write_report
 from glov.runs.rundir import RunDir
-from glov.runs.telemetry import arm_metrics, record_final
+from glov.runs.telemetry import record_final, run_metrics
 from glov.search.arms import arms_for
 from glov.vlm.scorer import Scorer
 
@@ -18,14 +21,35 @@ REPORT_KEY = "report.json"
 
 
 def finish_run(
-    cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBundle, pipeline: str
+    cfg: GlovConfig,
+    run: RunDir,
+    scorer: Scorer,
+    data: DataBundle,
+    pipeline: str,
+    recorders: list[RunMetrics] | None = None,
 ) -> dict:
-    """Evaluate every arm on the test split, write the report, push the final metrics."""
-    report = write_report(cfg, run, scorer, data)
-    for arm in arms_for(cfg):
-        metrics = arm_metrics(cfg, run.run_id, arm, data.name, pipeline)
+    """Evaluate every arm on the test split, write the report, push the final metrics.
+
+    The `final` stage is timed on every arm's recorder (`recorders`, in
+    arms_for order, else new ones). The final push marks each arm's group
+    finished; groups finished longer than metrics.finished_ttl_seconds ago
+    (this run's too, when that is 0) are then deleted.
+    """
+    recorders = recorders or run_metrics(cfg, run, data.name, pipeline)
+    try:
+        with ExitStack() as stages:
+            for metrics in recorders:
+                stages.enter_context(metrics.stage("final"))
+            report = write_report(cfg, run, scorer, data)
+    except Exception:
+        for metrics in recorders:
+            metrics.push()  # the failure, for GlovStageFailing
+        raise
+    for arm, metrics in zip(arms_for(cfg), recorders, strict=True):
         record_final(metrics, report, arm.name)
-        metrics.push("final")
+        metrics.push()
+    if recorders:
+        recorders[0].expire_old_groups()
     return report
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from glov.config import GlovConfig
+from glov.errors import ConfigError
 from glov.runs.inputs import cache_dir, with_local_inputs
 from glov.runs.rundir import RunDir
+from glov.search.arms import arms_for
 
 if TYPE_CHECKING:
     from glov.llm.loader import LoadedLLM
@@ -31,6 +33,27 @@ def shared_feature_cache(run: RunDir | None) -> StoreFeatureCache | None:
 
     root = getattr(run.store, "inner", run.store)
     return StoreFeatureCache(root.child(SHARED_FEATURES))
+
+
+def check_llm_settings(cfg: GlovConfig, llm: LoadedLLM) -> None:
+    """Settings that depend on the loaded LLM, checked as it loads, before its first step.
+
+    guidance.layer is otherwise resolved only when guidance first switches on,
+    which can be hours into a run.
+    """
+    if not any(arm.alpha is not None for arm in arms_for(cfg)):
+        return  # no arm is steered: the layer is never used
+    from glov.llm.steering import resolve_layer
+
+    try:
+        resolve_layer(cfg.guidance.layer, llm.num_layers)
+    except ValueError as exc:
+        raise ConfigError(
+            f"guidance.layer={cfg.guidance.layer!r} does not fit the optimizer LLM "
+            f"{cfg.llm.model} ({exc})",
+            f"set guidance.layer to an index from 0 to {llm.num_layers - 1}, or a depth "
+            "fraction in (0, 1) such as 0.55",
+        ) from None
 
 
 class Models:
@@ -66,7 +89,9 @@ class Models:
         if self._llm is None:
             from glov.llm.loader import load_llm
 
-            self._llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
+            llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
+            check_llm_settings(self.cfg, llm)
+            self._llm = llm
         return self._llm
 
     @property

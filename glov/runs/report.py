@@ -8,8 +8,10 @@ import io
 from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.runs.evaluation import final_evaluation
+from glov.runs.inputs import cache_dir
 from glov.runs.rundir import RunDir
 from glov.vlm.scorer import Scorer
+from glov.vlm.training import describe_weights
 
 PLOT_FILE = "fitness.png"
 RANDOM_WEIGHTS_NOTE = (
@@ -35,7 +37,12 @@ def write_report(cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBundle)
             "test_images": len(data.test),
             "shots": cfg.data.shots,
         },
-        "vlm": {"model": cfg.vlm.model, "pretrained": cfg.vlm.pretrained},
+        "vlm": {
+            "model": cfg.vlm.model,
+            "pretrained": cfg.vlm.pretrained,
+            # Where the weights come from and, for weights built here, how they were trained.
+            "weights": describe_weights(cfg.vlm.pretrained, cache_dir(cfg)),
+        },
         "llm": {"model": cfg.llm.model},
         "search": {
             "method": cfg.search.method,
@@ -51,8 +58,36 @@ def write_report(cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBundle)
     return report
 
 
+def _ds_set(ds: dict) -> str:
+    # Reports written before the set was recorded have only the count.
+    name = ds.get("set")
+    count = f"{ds['templates']} templates"
+    return f"`{name}` set, {count}" if name else count
+
+
+def _weights(vlm: dict) -> str:
+    # Reports written before `weights` was recorded have only the pretrained field.
+    return vlm.get("weights") or vlm["pretrained"] or "random init"
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _repaired(arm: dict) -> str:
+    """The note "(N repaired from a class name)" when the class-name repair produced any."""
+    n = arm.get("repaired", 0)
+    return f" ({n} repaired from a class name)" if n else ""
+
+
+def _steps_note(report: dict) -> list[str]:
+    """A line naming each arm's steps when they are not all search.steps (a resumed run
+    whose arms had got to different steps keeps what each finished)."""
+    steps = {name: arm["steps"] for name, arm in report["arms"].items()}
+    if all(n == report["search"]["steps"] for n in steps.values()):
+        return []
+    listed = ", ".join(f"{name} {n}" for name, n in steps.items())
+    return [f"- Steps per arm differ from search.steps: {listed}"]
 
 
 def render_markdown(report: dict) -> str:
@@ -63,11 +98,11 @@ def render_markdown(report: dict) -> str:
     lines += [
         f"- Dataset: {d['name']} ({d['classes']} classes, {d['shots']}-shot fitness split of "
         f"{d['fitness_images']} images, {d['test_images']} test images)",
-        f"- VLM: {report['vlm']['model']} "
-        f"(weights: {report['vlm']['pretrained'] or 'random init'})",
+        f"- VLM: {report['vlm']['model']} (weights: {_weights(report['vlm'])})",
         f"- Optimizer LLM: {report['llm']['model']}",
         f"- Search: {report['search']['method']}, {report['search']['steps']} steps x "
         f"{report['search']['candidates']} candidates, seed {report['search']['seed']}",
+        *_steps_note(report),
         "",
         f"![best fitness per step]({PLOT_FILE})",
         "",
@@ -78,10 +113,7 @@ def render_markdown(report: dict) -> str:
     ]
     b = report["baselines"]
     lines.append(f"| S-TEMP | `{b['s_temp']['template']}` | - | {_pct(b['s_temp']['test'])} | - |")
-    lines.append(
-        f"| DS-TEMP | {b['ds_temp']['templates']} templates | - | - "
-        f"| {_pct(b['ds_temp']['test'])} |"
-    )
+    lines.append(f"| DS-TEMP | {_ds_set(b['ds_temp'])} | - | - | {_pct(b['ds_temp']['test'])} |")
     selected = set(report["selected"].values())
     for name, arm in report["arms"].items():
         mark = " (selected)" if name in selected else ""
@@ -99,8 +131,8 @@ def render_markdown(report: dict) -> str:
         rej = ", ".join(f"{k}: {v}" for k, v in sorted(arm["rejected"].items())) or "none"
         lines += [
             "",
-            f"Generated {arm['generated']} answers, scored {arm['candidates_scored']} templates, "
-            f"rejected: {rej}. Guided steps: {arm['guided_steps']}.",
+            f"Generated {arm['generated']} answers, scored {arm['candidates_scored']} templates"
+            f"{_repaired(arm)}, rejected: {rej}. Guided steps: {arm['guided_steps']}.",
             "",
         ]
     return "\n".join(lines)

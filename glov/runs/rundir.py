@@ -14,6 +14,7 @@ An existing run is never overwritten: creating one that exists needs `resume`
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from typing import Any, Literal
@@ -76,6 +77,30 @@ def config_differences(old: GlovConfig, new: GlovConfig) -> list[str]:
     return diffs
 
 
+def _check_writable(run: RunDir) -> None:
+    """A local run directory must be creatable and writable, checked before any write.
+
+    Otherwise the first write (config.yaml, or a step after hours of work on
+    resume) fails with a bare OSError. Remote stores answer for themselves.
+    """
+    path = run.store.local_path("")
+    if path is None:
+        return
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = f"{existing} is not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable by this user"
+    if problem:
+        raise RunDirError(
+            f"cannot write the run directory {path}: {problem}",
+            "choose a --run-dir (or store.uri) in a writable directory",
+        )
+
+
 class RunDir:
     def __init__(self, store: Store, run_id: str):
         self.store = store
@@ -88,17 +113,26 @@ class RunDir:
     # -- creation ---------------------------------------------------------
     @classmethod
     def claim(
-        cls, root: str, run_id: str, mode: OpenMode, store: StoreConfig | None = None
+        cls,
+        root: str,
+        run_id: str,
+        mode: OpenMode,
+        store: StoreConfig | None = None,
+        *,
+        check_only: bool = False,
     ) -> tuple[RunDir, bool]:
         """The run directory `root/run_id`, checked against `mode`; whether it holds a run.
 
-        Checks run before anything is created; "replace" deletes what is there.
+        Checks run before anything is created; "replace" then deletes what is
+        there, unless `check_only` (the validation pass before a run starts).
         """
         run = cls(open_store(root, store).child(check_run_id(run_id)), run_id)
+        _check_writable(run)
         exists = run.store.exists("config.yaml")
         if mode == "replace":
-            for key in run.store.list():
-                run.store.delete(key)
+            if not check_only:
+                for key in run.store.list():
+                    run.store.delete(key)
             return run, False
         if exists and mode == "new":
             raise RunDirError(
@@ -157,7 +191,7 @@ class RunDir:
 
     @classmethod
     def existing(cls, root: str, run_id: str) -> RunDir:
-        run = cls(open_store(root).child(run_id), run_id)
+        run = cls(open_store(root).child(check_run_id(run_id)), run_id)
         if not run.store.exists("config.yaml"):
             raise RunDirError(f"{run.uri} is not a GLOV run (no config.yaml)", "check the path")
         return run

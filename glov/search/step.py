@@ -8,12 +8,14 @@ guidance, build the step record). The in-process loop runs them back to back
 
 from __future__ import annotations
 
-import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from glov.config import GlovConfig
+from glov.errors import ConfigError
+from glov.llm.parser import TOO_LONG
 from glov.search.arms import step_seed
 from glov.search.state import ArmState, absorb
 
@@ -39,6 +41,8 @@ class Generation:
     prompt_tokens: int = 0
     seconds: float = 0.0
     guidance: dict = field(default_factory=dict)
+    # Templates (among `templates`) repaired from a class name, not parsed clean.
+    repaired: int = 0
 
     @classmethod
     def from_record(cls, record: dict) -> Generation:
@@ -52,11 +56,19 @@ class Generation:
             prompt_tokens=llm.get("prompt_tokens", 0),
             seconds=llm.get("seconds", 0.0),
             guidance=dict(record.get("guidance", {})),
+            repaired=record.get("repaired", 0),
         )
 
 
-def seed_generation(cfg: GlovConfig) -> Generation:
-    """Step 0 generates nothing: it scores the seed template (S-TEMP)."""
+def seed_generation(cfg: GlovConfig, method: str = "glov") -> Generation:
+    """Step 0 generates nothing: it scores the seed template (S-TEMP).
+
+    The LLM-OPT arm scores its initial pool after the seed (glov.search.llm_opt).
+    """
+    if method == "llm-opt":
+        from glov.search.llm_opt import initial_pool
+
+        return Generation(templates=initial_pool(cfg), rejections={}, answers=[])
     return Generation(templates=[cfg.search.seed_template], rejections={}, answers=[])
 
 
@@ -67,8 +79,8 @@ def build_messages(
 
     pairs = state.history.pairs()
     if state.arm.method == "llm-opt":
-        rng = random.Random(step_seed(cfg.search.seed, step))
-        return llm_opt_messages(pairs, dataset_name, description, cfg.search.llm_opt_random, rng)
+        # LLM-OPT's prompt shows no accuracies and no dataset (GLOV.md).
+        return llm_opt_messages(pairs)
     return glov_messages(pairs, dataset_name, description, cfg.search.k_max)
 
 
@@ -80,13 +92,14 @@ def generate(
     step: int,
     dataset_name: str,
     description: str,
+    classnames: Sequence[str] = (),
 ) -> Generation:
     """Meta-prompt, K samples in one batched call (steered for `glov`), parsed.
 
     `steering` may be None for arms that never steer (glov-noguide, llm-opt).
+    `classnames` feed the parser's class-name repair when search.repair_classnames.
     """
-    from glov.llm.parser import parse_answers
-    from glov.llm.sampling import sample
+    from glov.search.llm_opt import sample_parsed
 
     messages = build_messages(cfg, state, dataset_name, description, step)
     steer, info = None, {"applied": False}
@@ -94,10 +107,21 @@ def generate(
         if steering is None:
             raise ValueError("a glov arm with active guidance needs its steering vectors")
         steer, info = _steer(cfg, steering, state)
-    result = sample(
-        llm, messages, cfg.search.candidates, cfg.llm, step_seed(cfg.search.seed, step), steer
+    repair = classnames if cfg.search.repair_classnames else ()
+    # LLM-OPT re-asks for answers without a slot; GLOV's arms sample once.
+    asks = cfg.search.llm_opt_asks if state.arm.method == "llm-opt" else 1
+    result, parsed = sample_parsed(
+        llm,
+        messages,
+        cfg.search.candidates,
+        cfg.llm,
+        step_seed(cfg.search.seed, step),
+        state.history.known(),
+        cfg.search.max_template_chars,
+        repair,
+        asks,
+        steer,
     )
-    parsed = parse_answers(result.texts, state.history.known(), cfg.search.max_template_chars)
     return Generation(
         templates=list(parsed.templates),
         rejections=dict(parsed.rejections),
@@ -106,6 +130,7 @@ def generate(
         prompt_tokens=result.prompt_tokens,
         seconds=result.seconds,
         guidance=info,
+        repaired=parsed.repaired,
     )
 
 
@@ -134,11 +159,19 @@ def _steer(cfg: GlovConfig, steering: SteeringVectors, state: ArmState) -> tuple
 
 def evaluate(
     scorer: Scorer, templates: list[str], split: Split, classnames: list[str]
-) -> list[float]:
-    """Fitness: zero-shot top-1 accuracy of each template on the fitness split."""
+) -> list[float | None]:
+    """Fitness: zero-shot top-1 accuracy of each template on the fitness split.
+
+    None for a template that, filled with some class name, does not fit the
+    VLM's text context: its tokenizer would truncate it and score another
+    text, so it is not scored and rank counts it as `too-long`.
+    """
     if not templates:
         return []
-    return [float(f) for f in scorer.accuracies(templates, split, classnames)]
+    fits = scorer.fits_context(templates, classnames)
+    kept = [t for t, ok in zip(templates, fits, strict=True) if ok]
+    scores = iter(scorer.accuracies(kept, split, classnames) if kept else [])
+    return [float(next(scores)) if ok else None for ok in fits]
 
 
 def rank(
@@ -146,13 +179,25 @@ def rank(
     state: ArmState,
     step: int,
     generation: Generation,
-    fitnesses: list[float],
+    fitnesses: list[float | None],
     eval_seconds: float = 0.0,
 ) -> dict:
-    """Merge the scored candidates into the arm's history; return the step record."""
-    scored = [
-        {"template": t, "fitness": f} for t, f in zip(generation.templates, fitnesses, strict=True)
-    ]
+    """Merge the scored candidates into the arm's history; return the step record.
+
+    A None fitness (a template beyond the VLM's context) is a `too-long` rejection.
+    """
+    pairs = list(zip(generation.templates, fitnesses, strict=True))
+    if step == 0 and pairs[0][1] is None:
+        raise ConfigError(
+            "the seed template does not fit the VLM's text context when filled with the "
+            "longest class name",
+            "shorten search.seed_template or the class names (data.classnames)",
+        )
+    scored = [{"template": t, "fitness": f} for t, f in pairs if f is not None]
+    rejections = dict(generation.rejections)
+    if len(scored) < len(pairs):
+        rejections[TOO_LONG] = rejections.get(TOO_LONG, 0) + len(pairs) - len(scored)
+    fitnesses = [c["fitness"] for c in scored]
     record = {
         "step": step,
         "arm": state.arm.name,
@@ -161,7 +206,8 @@ def rank(
         "seed": step_seed(cfg.search.seed, step),
         "scored": scored,
         "generated": len(generation.answers),
-        "rejected": generation.rejections,
+        "rejected": rejections,
+        "repaired": generation.repaired,
         "answers": generation.answers,
         "llm": {
             "new_tokens": generation.new_tokens,

@@ -74,7 +74,11 @@ def fetch_to_local(
             log.debug("cache hit for %s at %s", uri, entry)
         else:
             _download(store, uri, key, objects, is_object, root, entry)
-        os.utime(entry / MANIFEST)  # the LRU clock
+        # The LRU clock. An explicit fine-grained time: the kernel stamps files
+        # with a coarse clock (a few ms), so two entries used within one tick
+        # would tie and the eviction order between them would be arbitrary.
+        now = time.time_ns()
+        os.utime(entry / MANIFEST, ns=(now, now))
     evict(root, max_bytes, keep=entry)
     data = entry / "data"
     return data / _basename(key) if is_object else data

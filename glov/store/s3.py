@@ -30,6 +30,7 @@ from urllib3.exceptions import HTTPError
 
 from glov.config.deploy import StoreConfig
 from glov.store.base import ObjectExists, Store, StoreError
+from glov.store.content_types import content_type
 from glov.store.credentials import (
     ACCESS_KEY_VARS,
     CA_BUNDLE_VAR,
@@ -81,8 +82,7 @@ class S3Store(Store):
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self._client = Minio(
             settings.endpoint,
-            access_key=settings.access_key,
-            secret_key=settings.secret_key,
+            credentials=settings.credentials,
             secure=settings.secure,
             region=settings.region,
             http_client=_http_client(settings, self.config.timeout_seconds),
@@ -157,7 +157,7 @@ class S3Store(Store):
         if code in AUTH_CODES:
             return StoreAuthError(
                 f"object store at {self.settings.endpoint} refused the credentials "
-                f"({code}) for {what}",
+                f"({code}, from {self.settings.source}) for {what}",
                 f"check the access key and secret key in {' / '.join(ACCESS_KEY_VARS)} and "
                 f"{' / '.join(SECRET_KEY_VARS)} (on the cluster: the Kubernetes Secret), "
                 f"and that this user may access bucket {self.bucket!r}",
@@ -165,8 +165,8 @@ class S3Store(Store):
         if code == "NoSuchBucket":
             return BucketMissing(
                 f"bucket {self.bucket!r} does not exist on {self.settings.endpoint}",
-                "create it (e.g. `mc mb`), fix the bucket in the s3:// URI, or set "
-                "store.create_bucket: true",
+                "create it (e.g. in the MinIO console), fix the bucket in the s3:// URI, "
+                "or set store.create_bucket: true",
             )
         if code in NOT_FOUND_CODES:
             return FileNotFoundError(f"{what}: no such object")
@@ -226,6 +226,7 @@ class S3Store(Store):
                 name,
                 io.BytesIO(data),
                 len(data),
+                content_type=content_type(name),
                 metadata={SHA256_META: digest},
                 part_size=part_size,
                 # Parts in order, one at a time: bounded memory on both ends.

@@ -13,22 +13,23 @@ import difflib
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import open_clip
 import torch
 import torch.nn.functional as F  # noqa: N812
-from open_clip.convert import convert_state_dict
-from safetensors.torch import load_file
 
 from glov.config import VLMConfig
 from glov.data import Split, load_image
 from glov.errors import DataError, ModelError
 from glov.templates import TemplateError, fill_all
+from glov.vlm.checkpoints import load_checkpoint
 from glov.vlm.feature_cache import FeatureCache
 from glov.vlm.shared_features import StoreFeatureCache, TieredFeatureCache
+from glov.vlm.towers import localise_text_tower, portable_config, trim_padding
+from glov.vlm.training import built_checkpoint, is_build_uri
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,13 @@ def resolve_model_name(model: str) -> str:
             )
         _check_model_config(path)
         open_clip.add_model_config(path)
+        localise_text_tower(path.stem)
         return path.stem
     if model not in open_clip.list_models():
         # Shipped configs are registered lazily so importing glov has no side effects.
         open_clip.add_model_config(SHIPPED_CONFIGS)
     if model in open_clip.list_models():
+        localise_text_tower(model)
         return model
     close = difflib.get_close_matches(model, open_clip.list_models(), n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
@@ -113,57 +116,6 @@ def _looks_like_path(pretrained: str) -> bool:
     return "/" in pretrained or "\\" in pretrained or pretrained.endswith(_CHECKPOINT_SUFFIXES)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Load a checkpoint file into a flat name->tensor dict, or raise ModelError."""
-    not_ckpt = ModelError(
-        f"{path} is not a model checkpoint",
-        "point vlm.pretrained at a .pt/.bin/.safetensors state dict saved from this model",
-    )
-    try:
-        if path.suffix == ".safetensors":
-            obj: Any = load_file(str(path), device="cpu")
-        else:
-            # weights_only: a checkpoint is data; never run pickled code from it.
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # torch/safetensors raise many types for "not a checkpoint"
-        raise not_ckpt from None
-    if isinstance(obj, torch.jit.ScriptModule):
-        obj = obj.state_dict()
-    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping) or not obj:
-        raise not_ckpt
-    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
-        raise not_ckpt
-    # Checkpoints saved from DistributedDataParallel prefix every key with "module.".
-    if all(k.startswith("module.") for k in obj):
-        obj = {k[len("module.") :]: v for k, v in obj.items()}
-    return dict(obj)
-
-
-def _load_checkpoint(model: torch.nn.Module, path: Path, model_name: str) -> None:
-    state = _read_state_dict(path)
-    state = convert_state_dict(model, state)
-    scale = getattr(model, "logit_scale", None)
-    if isinstance(scale, torch.Tensor) and "logit_scale" in state:
-        state["logit_scale"] = state["logit_scale"].reshape(scale.shape)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or shapes:
-        parts = []
-        groups = (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
-        for label, keys in groups:
-            if keys:
-                parts.append(f"{len(keys)} {label} (e.g. {', '.join(keys[:3])})")
-        raise ModelError(
-            f"checkpoint {path} does not match model {model_name!r}: {'; '.join(parts)}",
-            "use the checkpoint saved for this vlm.model, or set vlm.model to its architecture",
-        )
-    model.load_state_dict(state, strict=True)
-
-
 class ClipScorer:
     """Zero-shot accuracy of prompt templates for one open_clip model."""
 
@@ -175,7 +127,8 @@ class ClipScorer:
         self.model_name = resolve_model_name(cfg.model)
         self.device = pick_device(cfg.device)
         self.random_weights = cfg.pretrained is None
-        self.cache = FeatureCache(Path(cache_dir).expanduser() / "features")
+        self.cache_root = Path(cache_dir).expanduser()
+        self.cache = FeatureCache(self.cache_root / "features")
         if shared_cache is not None:
             self.cache = TieredFeatureCache(self.cache, shared_cache)
         self.cache_hits = 0
@@ -186,9 +139,9 @@ class ClipScorer:
         self.model = model.to(self.device).eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(self.model_name)
-        config = open_clip.get_model_config(self.model_name)
+        config = portable_config(self.model_name)
         # The architecture is part of the model's identity: a config file edited
-        # in place keeps its name but computes different features.
+        # in place keeps its name but computes different features (pkg:// towers unresolved).
         digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
         self.model_id = f"{self.model_name}#{digest[:16]}"
         preprocess_cfg = getattr(self.model.visual, "preprocess_cfg", None)
@@ -218,9 +171,11 @@ class ClipScorer:
             model, preprocess = self._random_model()
             return model, preprocess, f"random:{self.model_name}:{self.cfg.init_seed}"
         path = Path(pretrained).expanduser()
+        if is_build_uri(pretrained):  # trained here (glov build-vlm), built on first use
+            path = built_checkpoint(pretrained, self.model_name, self.cache_root)
         if path.is_file():
             model, preprocess = self._random_model()
-            _load_checkpoint(model, path, self.model_name)
+            load_checkpoint(model, path, self.model_name)
             return model, preprocess, f"sha256:{_sha256_file(path)}"
         if _looks_like_path(pretrained):
             raise ModelError(
@@ -292,12 +247,23 @@ class ClipScorer:
     def _embed_dim(self) -> int:
         return int(open_clip.get_model_config(self.model_name)["embed_dim"])
 
+    def _pixels(self, path: str) -> torch.Tensor:
+        image = load_image(path)  # a DataError naming the file if it does not decode
+        try:
+            return self.preprocess(image)
+        except Exception as exc:  # e.g. a degenerate size the resize cannot handle
+            raise DataError(
+                f"image {path} decodes but cannot be prepared for the VLM "
+                f"({exc.__class__.__name__}: {exc})",
+                "replace the file with a valid image or remove it from the dataset",
+            ) from None
+
     @torch.no_grad()
     def _compute_image_features(self, split: Split) -> torch.Tensor:
         out = []
         bs = self.cfg.batch_size
         for start in range(0, len(split), bs):
-            batch = [self.preprocess(load_image(p)) for p in split.paths[start : start + bs]]
+            batch = [self._pixels(p) for p in split.paths[start : start + bs]]
             images = torch.stack(batch).to(self.device)
             out.append(self.model.encode_image(images, normalize=True).float().cpu())
         return torch.cat(out)
@@ -309,9 +275,27 @@ class ClipScorer:
         """L2-normalised text embeddings [len(prompts), D]."""
         out = []
         for start in range(0, len(prompts), _TEXT_BATCH):
-            tokens = self.tokenizer(prompts[start : start + _TEXT_BATCH]).to(self.device)
+            tokens = self.tokenizer(prompts[start : start + _TEXT_BATCH])
+            tokens = trim_padding(tokens, getattr(self.model, "text", None)).to(self.device)
             out.append(self.model.encode_text(tokens, normalize=True).float())
         return torch.cat(out)
+
+    def fits_context(self, templates: Sequence[str], classnames: list[str]) -> list[bool]:
+        """Per template: whether it fits the text encoder's context filled with every class name.
+
+        The tokenizer silently truncates a longer prompt (77 tokens for CLIP), so
+        CLIP would score a different text than the template; what counts is
+        tokens, not characters. Tokenizing one position past the context shows
+        truncation as a non-pad token in that position, for any open_clip
+        tokenizer (CLIP's BPE pads with 0, HF tokenizers with their pad id).
+        """
+        context = int(getattr(self.tokenizer, "context_length", None) or 77)
+        pad = getattr(getattr(self.tokenizer, "tokenizer", None), "pad_token_id", None) or 0
+        result = []
+        for t in templates:
+            tokens = self.tokenizer(fill_all(t, classnames), context_length=context + 1)
+            result.append(bool((tokens[:, context] == pad).all()))
+        return result
 
     def _per_template(self, templates: Sequence[str], classnames: list[str]) -> torch.Tensor:
         """Normalised embeddings [T, C, D] of every template filled with every class name."""

@@ -17,6 +17,14 @@ class Scorer(Protocol):
     cache_hits: int
     cache_misses: int
 
+    def fits_context(self, templates: Sequence[str], classnames: list[str]) -> list[bool]:
+        """Per template: whether, filled with every class name, it fits the text context.
+
+        A prompt longer than the VLM's context is truncated by its tokenizer, so
+        the search rejects such templates before scoring them.
+        """
+        ...
+
     def accuracies(
         self, templates: Sequence[str], split: Split, classnames: list[str]
     ) -> list[float]:

@@ -11,8 +11,13 @@ def test_shipped_profiles_load():
         assert cfg.profile == name
 
 
-def test_smoke_profile_is_flagged_random_and_paper_is_not():
-    assert load_config("smoke").uses_random_weights
+def test_smoke_profile_uses_weights_built_here_and_paper_uses_clip():
+    smoke = load_config("smoke")
+    assert not smoke.uses_random_weights
+    assert (smoke.vlm.model, smoke.vlm.pretrained) == (
+        "glov-lit-minilm",
+        "build://lit-animal-mnist",
+    )
     paper = load_config("paper-clip")
     assert not paper.uses_random_weights
     assert (paper.search.steps, paper.search.candidates, paper.data.shots) == (100, 10, 1)

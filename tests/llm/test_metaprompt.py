@@ -105,42 +105,45 @@ def test_empty_history_is_an_error():
         glov_messages([], DATASET, DESCRIPTION, 5)
 
 
+def _dash_lists(content: str) -> dict[str, list[str]]:
+    """The "- " lines under each "Here are some ... templates:" heading."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in content.splitlines():
+        if line.startswith("Here are some"):
+            current = line.split()[3]
+            out[current] = []
+        elif current and line.startswith("- "):
+            out[current].append(line[2:])
+        else:
+            current = None
+    return out
+
+
 @pytest.mark.parametrize("size", [1, 3, 4, 6, 7, 30])
-def test_llm_opt_good_bad_random(size):
+def test_llm_opt_good_and_bad_lists_without_scores(size):
     history = make_history(size)
-    messages = llm_opt_messages(history, DATASET, DESCRIPTION, 3, random.Random(1))
-    assert [m["role"] for m in messages] == ["system", "user"]
-    found = blocks(messages[1]["content"])
+    messages = llm_opt_messages(history)
+    assert [m["role"] for m in messages] == ["user"]
+    content = messages[0]["content"]
     ranked = [shown(t) for t, _ in sorted(history, key=lambda h: h[1])]
-    good = [t for _, t, _ in found["Good templates"]]
-    bad = [t for _, t, _ in found.get("Bad templates", [])]
-    others = [t for _, t, _ in found.get("Other templates", [])]
-    assert good == ranked[-3:]
-    assert bad == ranked[: min(3, max(0, size - 3))]
-    assert len(others) == min(3, max(0, size - 6))
-    assert set(others) <= set(ranked[3:-3])
-    every = good + bad + others
+    found = _dash_lists(content)
+    assert found["good"] == list(reversed(ranked[-3:]))
+    assert found.get("bad", []) == ranked[: min(3, max(0, size - 3))]
+    every = found["good"] + found.get("bad", [])
     assert len(every) == len(set(every)), "no template is shown twice"
-    for block in found.values():
-        accs = [a for _, _, a in block]
-        assert accs == sorted(accs)
+    # No accuracies, no dataset blurb; LLM-OPT's length limit and answer format.
+    assert "Accuracy" not in content and "%" not in content
+    assert not re.search(r"\d+\s*$", content.splitlines()[-1])
+    assert "less than 15 words" in content and '"- "' in content
+    assert "{}" not in content and "<category>" in content
 
 
-def test_llm_opt_random_part_follows_the_rng():
-    history = make_history(40)
-
-    def others(seed):
-        content = llm_opt_messages(history, DATASET, DESCRIPTION, 3, random.Random(seed))
-        return blocks(content[1]["content"])["Other templates"]
-
-    assert others(5) == others(5)
-    assert len({tuple(others(s)) for s in range(6)}) > 1
-    assert (
-        blocks(
-            llm_opt_messages(history, DATASET, DESCRIPTION, 0, random.Random(0))[1]["content"]
-        ).get("Other templates")
-        is None
-    )
+def test_llm_opt_prompt_ignores_the_dataset_and_the_scores():
+    history = make_history(12)
+    rescored = [(t, a / 2) for t, a in history]  # same ranking, other accuracies
+    assert llm_opt_messages(history) == llm_opt_messages(rescored)
+    assert DATASET not in llm_opt_messages(history)[0]["content"]
 
 
 def test_render_chat_with_the_real_chat_template(smollm2):

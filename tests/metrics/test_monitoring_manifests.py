@@ -111,13 +111,14 @@ def test_dashboard_shape(monitoring_dir):
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
     assert variables["run"]["query"]["query"] == "label_values(glov_best_fitness_ratio, run)"
-    assert {"method", "dataset"} <= set(variables)
+    assert {"method", "dataset", "arm", "model", "llm"} <= set(variables)
     ids = [p["id"] for p in d["panels"]]
     assert len(ids) == len(set(ids))
     for p in d["panels"]:
         assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
         for t in p["targets"]:
-            assert 'run=~"$run"' in t["expr"], (p["title"], t["expr"])
+            for label in ("run", "arm", "model", "llm"):
+                assert f'{label}=~"${label}"' in t["expr"], (p["title"], t["expr"])
     titles = " ".join(p["title"].lower() for p in d["panels"])
     for topic in (
         "fitness",

@@ -20,9 +20,10 @@ from glov.metrics import (
     check_label_value,
     slug,
 )
-from glov.metrics.push import StepSnapshot, counter_totals
 
-IDENT = dict(run="r1", pipeline="cli", method="glov", dataset="animal-mnist", model="ViT-B-32")
+IDENT = dict(
+    run="r1", pipeline="cli", method="glov", dataset="animal-mnist", model="ViT-B-32", llm="smollm2"
+)
 IDENTITY = {*IDENT, "arm"}
 
 
@@ -148,15 +149,31 @@ def test_stage_times_and_counts_failures():
     assert s[("glov_last_success_timestamp_seconds", ())] == 1000.0
 
 
-def test_step_snapshot_holds_only_the_increase_since_the_group_began():
+def test_a_step_recorded_again_replaces_its_counts():
+    # A retried pod records the same step number again: run totals must not double.
     m = RunMetrics(MetricsConfig(), **IDENT)
-    m.record_step(1, **step_kwargs())
-    base = counter_totals(m.registry.collect())
-    m.record_step(2, **step_kwargs(generated=6, best_fitness=0.7))
-    snap = samples(StepSnapshot(m.registry.collect(), base).registry())
-    assert snap[("glov_candidates_generated_total", ())] == 6
-    assert snap[("glov_best_fitness_ratio", ())] == 0.7  # gauges as they are
-    assert not any(name.endswith("_created") for name, _ in snap)
+    m.record_step(0, **step_kwargs(generated=1, steering_norm=3.0))
+    m.record_step(1, **step_kwargs(generated=6, best_fitness=0.7))
+    m.record_step(1, **step_kwargs(generated=6, best_fitness=0.7))
+    s = samples(m.registry)
+    assert s[("glov_candidates_generated_total", ())] == 7
+    assert s[("glov_steps_completed_total", ())] == 2
+    assert s[("glov_best_fitness_ratio", ())] == 0.7  # gauges: the newest step
+    assert s[("glov_steering_vector_norm", ())] == 2.0
+    assert not any(name.endswith("_created") for name, _ in s)
+
+
+def test_replayed_records_are_not_progress():
+    # A pod that only replays old records must not refresh the stalled-run timestamp.
+    m = RunMetrics(MetricsConfig(), **IDENT, clock=lambda: 5000.0)
+    m.record_step(0, **step_kwargs(), finished_at=1000.0)
+    m.record_step(1, **step_kwargs(), finished_at=1200.0)
+    assert samples(m.registry)[("glov_last_success_timestamp_seconds", ())] == 1200.0
+    assert ("glov_run_finished_timestamp_seconds", ()) not in samples(m.registry)
+    m.record_final(dict.fromkeys(FINAL_VARIANTS, 0.5))
+    s = samples(m.registry)
+    assert s[("glov_run_finished_timestamp_seconds", ())] == 5000.0
+    assert s[("glov_last_success_timestamp_seconds", ())] == 5000.0
 
 
 def test_gpu_gauge_absent_without_cuda():
@@ -189,7 +206,8 @@ def test_push_without_gateway_is_a_no_op(monkeypatch):
     monkeypatch.delenv(PUSHGATEWAY_ENV, raising=False)
     m = RunMetrics(MetricsConfig(), **IDENT)
     m.record_step(1, **step_kwargs())
-    assert m.push(1) is False
+    assert m.push() is False
+    assert m.expire_old_groups() == []
 
 
 def test_reject_reasons_match_the_issue():

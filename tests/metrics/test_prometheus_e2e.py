@@ -1,10 +1,12 @@
 """RunMetrics -> real Pushgateway -> real Prometheus, read back with PromQL.
 
 One module-scoped scenario pushes four runs: run-a records every step in one
-process, run-b runs each step in its own "pod" (a fresh recorder), both at the
-same time; stalled-run stopped an hour ago; failing-run rejects every
-candidate and has a failing stage. Then the tests read values, every dashboard
-query and every alert expression back through the Prometheus HTTP API.
+process (and has a second arm with final results only), run-b runs each step in
+its own "pod" (a fresh recorder given the earlier steps, as the run layer does
+from the run directory), both at the same time; stalled-run stopped an hour
+ago; failing-run rejects every candidate and has a failing stage. Then the
+tests read values, every dashboard query and every alert expression back
+through the Prometheus HTTP API.
 """
 
 from __future__ import annotations
@@ -30,17 +32,14 @@ STEPS = {  # step -> (best, step fitness, generated, rejected, evaluated, tokens
 }
 
 
-def recorder(stack, run: str, **kw: Any) -> RunMetrics:
+def recorder(stack, run: str, arm: str = "glov-alpha1", **kw: Any) -> RunMetrics:
     cfg = MetricsConfig(pushgateway=stack.pushgateway.address, timeout_seconds=5)
-    ident = dict(pipeline="glov-kfp", method="glov", dataset="animal-mnist", model="ViT-B-32")
-    return RunMetrics(cfg, run=run, arm="glov-alpha1", **ident, **kw)
+    ident = dict(pipeline="kfp", method="glov", dataset="animal-mnist", model="ViT-B-32")
+    return RunMetrics(cfg, run=run, arm=arm, llm="smollm2", **ident, **kw)
 
 
-def do_step(m: RunMetrics, step: int, scale: int = 1) -> None:
+def record(m: RunMetrics, step: int, scale: int = 1) -> None:
     best, fit, gen, rej, ev, tok, sec, norm = STEPS[step]
-    for stage in ("generate", "evaluate", "rank"):
-        with m.stage(stage):
-            pass
     m.record_step(
         step,
         best_fitness=best,
@@ -55,30 +54,46 @@ def do_step(m: RunMetrics, step: int, scale: int = 1) -> None:
         steering_norm=norm,
         gpu_peak_bytes=2**30,
     )
-    assert m.push(step)
+
+
+def do_step(m: RunMetrics, step: int, scale: int = 1) -> None:
+    for stage in ("generate", "evaluate", "rank"):
+        with m.stage(stage):
+            pass
+    record(m, step, scale)
+    assert m.push()
 
 
 def finish(m: RunMetrics) -> None:
     with m.stage("final"):
         m.record_final(FINAL)
-    assert m.push("final")
+    assert m.push()
 
 
 def run_in_one_process(stack) -> None:
     m = recorder(stack, "run-a")
     with m.stage("data"):
         pass
-    assert m.push("data")
+    assert m.push()
     for step in STEPS:
         do_step(m, step)
     finish(m)
+    finish(recorder(stack, "run-a", arm="llm-opt"))
+
+
+def pod(stack, run: str, done: range, scale: int) -> RunMetrics:
+    """A fresh recorder that starts from the run's finished steps."""
+    m = recorder(stack, run)
+    for step in done:
+        record(m, step, scale)
+    return m
 
 
 def run_pod_per_step(stack) -> None:
     # scale=2 so the two runs' counts differ and an overwrite would show.
     for step in STEPS:
-        do_step(recorder(stack, "run-b"), step, scale=2)
-    finish(recorder(stack, "run-b"))
+        do_step(pod(stack, "run-b", range(1, step), 2), step, scale=2)
+    finish(pod(stack, "run-b", range(1, 3), 2))
 
 
 def run_stalled(stack) -> None:
@@ -87,7 +102,10 @@ def run_stalled(stack) -> None:
 
 def run_failing(stack) -> None:
     m = recorder(stack, "failing-run")
-    for step in (1, 2, 3):
+    # GlovCandidatesAllRejected needs an increase over scrapes: Prometheus must
+    # see the first step before the next three.
+    sel = '{run="failing-run"}'
+    for step in (1, 2, 3, 4):
         m.record_step(
             step,
             best_fitness=0.3,
@@ -101,10 +119,12 @@ def run_failing(stack) -> None:
             cache_misses=0,
             steering_norm=None,
         )
-        assert m.push(step)
+        assert m.push()
+        if step in (1, 4):
+            assert stack.wait_for(f"glov_steps_completed_total{sel} == {step}")
     with pytest.raises(RuntimeError), m.stage("evaluate"):
         raise RuntimeError("CUDA out of memory")
-    assert m.push(4)
+    assert m.push()
 
 
 def run_retried(stack) -> None:
@@ -112,7 +132,7 @@ def run_retried(stack) -> None:
     first = recorder(stack, "retried-run")
     with pytest.raises(RuntimeError), first.stage("generate"):
         raise RuntimeError("preempted")
-    assert first.push(1)
+    assert first.push()
     stack.wait_for('glov_stage_failures_total{run="retried-run"}')
     do_step(recorder(stack, "retried-run"), 1)
 
@@ -165,26 +185,27 @@ def test_values_read_back_through_prometheus(pushed):
         assert value(pushed, f"sum(glov_steps_completed_total{{{sel}}})") == 2
         assert value(pushed, f"sum(glov_llm_generated_tokens_total{{{sel}}})") == 900
         for variant in FINAL_VARIANTS:
-            acc = value(pushed, f'glov_final_accuracy_ratio{{{sel},variant="{variant}"}}')
+            final = f'glov_final_accuracy_ratio{{{sel},arm="glov-alpha1",variant="{variant}"}}'
+            acc = value(pushed, final)
             assert acc == FINAL[variant]
 
 
 def test_push_groups_and_honor_labels(pushed):
-    groups = pushed.query('count by (job, run, arm, step) (glov_current_step{run="run-a"})')
-    steps = {g["metric"]["step"] for g in groups}
-    assert steps == {"1", "2", "final"}
+    groups = pushed.query(
+        'count by (job, run, arm) (glov_last_success_timestamp_seconds{run="run-a"})'
+    )
+    assert {g["metric"]["arm"] for g in groups} == {"glov-alpha1", "llm-opt"}
     # honor_labels kept the pushed job; nothing was renamed to exported_*.
     assert {g["metric"]["job"] for g in groups} == {"glov"}
     assert not pushed.query('{__name__=~"glov_.*", exported_job!=""}')
-    # Each step group carries its own step's counts only (the data group was
-    # pushed before any candidate series existed).
-    per_step = pushed.query('glov_candidates_generated_total{run="run-a"}')
-    counts = {r["metric"]["step"]: float(r["value"][1]) for r in per_step}
-    assert counts == {"1": 10, "2": 10, "final": 0}
+    # One group per run and arm: no series carries a step label.
+    assert not pushed.query('{__name__=~"glov_.*", step!=""}')
+    finished = pushed.query('glov_run_finished_timestamp_seconds{run="run-a"}')
+    assert len(finished) == 2
 
 
 def test_retried_step_replaces_the_failed_attempt(pushed):
-    assert pushed.query('glov_current_step{run="retried-run", step="1"}')
+    assert value(pushed, 'glov_current_step{run="retried-run"}') == 1
     assert not pushed.query('glov_stage_failures_total{run="retried-run"}')
 
 
@@ -194,6 +215,9 @@ VARIABLES = {
     "run": "|".join(RUNS),  # what Grafana sends for a multi-select
     "method": ".*",
     "dataset": ".*",
+    "arm": ".*",
+    "model": ".*",
+    "llm": ".*",
     "stale_minutes": "15",
     "__rate_interval": "1m",
     "__interval": "1m",
@@ -241,13 +265,54 @@ def test_dashboard_variables_resolve(pushed, monitoring_dir):
             assert set(RUNS) <= set(values)
 
 
-def test_newest_step_panel_shows_the_newest_step(pushed, monitoring_dir):
+def panel(monitoring_dir: Path, title: str) -> dict:
+    (found,) = [p for p in dashboard(monitoring_dir)["panels"] if p["title"] == title]
+    return found
+
+
+def test_newest_step_panels_show_the_newest_step(pushed, monitoring_dir):
     title = "Fitness (best so far and current step)"
     best_expr, step_expr = [e for t, e in dashboard_targets(monitoring_dir) if t == title]
     only_a = {**VARIABLES, "run": "run-a"}
     assert by_run(pushed.query(substitute(best_expr, only_a))) == {"run-a": 0.625}
-    # Step 2's fitness (0.6), though step 1's group (0.5) is still in the gateway.
     assert by_run(pushed.query(substitute(step_expr, only_a))) == {"run-a": 0.6}
+    # The per-arm table: the step is a value (a number), not a label (text).
+    table = panel(monitoring_dir, "Arms: newest step and fitness")
+    rename = table["transformations"][1]["options"]["renameByName"]
+    steps = {}
+    for target in table["targets"]:
+        for r in pushed.query(substitute(target["expr"], only_a)):
+            steps.setdefault(rename[f"Value #{target['refId']}"], {})[r["metric"]["arm"]] = float(
+                r["value"][1]
+            )
+    assert steps == {
+        "step": {"glov-alpha1": 2.0},
+        "best fitness": {"glov-alpha1": 0.625},
+        "step fitness": {"glov-alpha1": 0.6},
+    }
+
+
+def legend(fmt: str, labels: dict[str, str]) -> str:
+    """A legend as Grafana renders `{{label}}` placeholders."""
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: labels[m.group(1)], fmt)
+
+
+def test_final_accuracy_legends_name_every_series(pushed, monitoring_dir):
+    (target,) = panel(monitoring_dir, "Final test accuracies")["targets"]
+    result = pushed.query(substitute(target["expr"]))
+    legends = [legend(target["legendFormat"], r["metric"]) for r in result]
+    # run-a has two arms with final results: 2 + 1 (run-b) arms x 4 variants.
+    assert len(result) == 12
+    assert len(set(legends)) == len(legends), legends
+
+
+def test_arm_and_model_selectors_filter(pushed, monitoring_dir):
+    (target,) = panel(monitoring_dir, "Final test accuracies")["targets"]
+    only = {**VARIABLES, "arm": "llm-opt", "llm": "smollm2", "model": "ViT-B-32"}
+    assert {r["metric"]["arm"] for r in pushed.query(substitute(target["expr"], only))} == {
+        "llm-opt"
+    }
+    assert not pushed.query(substitute(target["expr"], {**VARIABLES, "llm": "other-llm"}))
 
 
 def test_stale_runs_panel_lists_only_the_stalled_run(pushed, monitoring_dir):

@@ -11,11 +11,19 @@ from collections.abc import Iterator
 import pytest
 
 from glov.config.deploy import MetricsConfig
-from glov.metrics import RunMetrics
+from glov.metrics import RunMetrics, recorder
 
-IDENT = dict(run="r1", pipeline="cli", method="glov", dataset="animal-mnist", model="ViT-B-32")
+IDENT = dict(
+    run="r1", pipeline="cli", method="glov", dataset="animal-mnist", model="ViT-B-32", llm="smollm2"
+)
 TIMEOUT = 0.5
 SLACK = 0.5  # thread start/join and logging overhead on a loaded 2-core box
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings(monkeypatch):
+    # Warnings are once per (gateway, run) in a process; every test starts afresh.
+    monkeypatch.setattr(recorder, "_WARNED", set())
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def record_and_push_twice(gateway: str, caplog) -> tuple[list[bool], list[float]
                 steering_norm=None,
             )
             start = time.monotonic()
-            results.append(m.push(step))
+            results.append(m.push())
             durations.append(time.monotonic() - start)
     return results, durations
 
@@ -100,9 +108,24 @@ def test_gateway_that_never_answers(silent_server, caplog):
     assert any("failed again" in r.getMessage() for r in caplog.records)
 
 
-def test_malformed_step_name_is_a_failed_push_not_an_exception(closed_port, caplog):
+def test_expiring_groups_on_a_dead_gateway_neither_raises_nor_warns_again(closed_port, caplog):
     m = RunMetrics(MetricsConfig(pushgateway=f"127.0.0.1:{closed_port}"), **IDENT)
     with caplog.at_level(logging.WARNING, logger="glov.metrics"):
-        assert m.push("A photo of a {}.") is False
+        assert m.expire_old_groups() == []
+        assert m.push() is False
+        assert m.expire_old_groups() == []
     (warning,) = warnings(caplog)
-    assert "not an identifier" in warning.getMessage()
+    assert "Connection refused" in warning.getMessage()
+
+
+def test_dead_gateway_costs_one_warning_per_run_not_per_recorder(closed_port, caplog):
+    # The loop and the final evaluation each make a recorder per arm: with two
+    # arms that is four recorders of one run pushing to the same dead gateway.
+    cfg = MetricsConfig(pushgateway=f"127.0.0.1:{closed_port}", timeout_seconds=TIMEOUT)
+    with caplog.at_level(logging.DEBUG, logger="glov.metrics"):
+        for arm in ("glov-alpha1", "llm-opt", "glov-alpha1", "llm-opt"):
+            assert RunMetrics(cfg, **IDENT, arm=arm).push() is False
+        other_run = dict(IDENT, run="r2")
+        assert RunMetrics(cfg, **other_run, arm="llm-opt").push() is False
+    # One for run r1, one for run r2.
+    assert len(warnings(caplog)) == 2

@@ -22,6 +22,7 @@ TINY = [
     "data.test_per_class=2",
     "vlm.model=glov-tiny-vit",
     "vlm.pretrained=null",
+    "vlm.pretrained=null",
     "vlm.device=cpu",
     "llm.device=cpu",
     "llm.max_new_tokens=8",

@@ -13,6 +13,9 @@ from glov.config import config_to_yaml, profile_names
 from pipelines.glov_pipeline import step_groups
 
 PROFILES = profile_names()
+# One pod per stage, at a step count a cluster accepts that way (paper-clip's 100
+# steps would exceed Argo's limits; pipelines/limits.py refuses to compile them).
+ONE_POD_PER_STAGE = ("pipeline.steps_per_pod=1", "search.steps=12")
 
 
 def _kind(name: str, task: dict) -> str:
@@ -29,7 +32,7 @@ def _kind(name: str, task: dict) -> str:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_one_named_sub_dag_per_step_in_the_arm_loop(compile_cfg, profile):
-    c = compile_cfg(profile, ("pipeline.steps_per_pod=1",))
+    c = compile_cfg(profile, ONE_POD_PER_STAGE)
     loop = c.loop()
     steps = [n for n in loop if n.startswith("step-")]
     assert len(steps) == c.cfg.search.steps
@@ -159,7 +162,7 @@ def test_shipped_profiles_gpu_requests_follow_the_config(compile_cfg, profile):
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_retry_policy_and_caching_on_every_task(compile_cfg, profile):
-    c = compile_cfg(profile, ("pipeline.steps_per_pod=1",))
+    c = compile_cfg(profile, ONE_POD_PER_STAGE)
     p = c.cfg.pipeline
     tasks = list(c.container_tasks())
     assert tasks
@@ -192,8 +195,10 @@ def test_run_parameters_default_to_the_profile(compile_cfg, profile):
     assert params["llm_model"]["defaultValue"] == cfg.llm.model
     assert params["alphas"]["defaultValue"] == cfg.guidance.alphas
     assert params["candidates"]["defaultValue"] == cfg.search.candidates
-    assert params["vlm_pretrained"]["defaultValue"] == (cfg.vlm.pretrained or "")
-    assert params["layer"]["parameterType"] == "NUMBER_DOUBLE"
+    assert params["vlm_pretrained"]["defaultValue"] == (cfg.vlm.pretrained or "random")
+    # "17" or "0.55": an index stays an index in the UI (a float showed 17.0).
+    assert params["layer"]["defaultValue"] == str(cfg.guidance.layer)
+    assert params["layer"]["parameterType"] == "STRING"
     assert {p.name for p in RUN_PARAMETERS} <= set(params)
     # The profile itself travels as the base config of data prep, and the DAG's step count.
     prep = c.dag()["data-prep"]["inputs"]["parameters"]
@@ -206,7 +211,7 @@ def test_run_parameters_default_to_the_profile(compile_cfg, profile):
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_images_gpu_for_models_cpu_for_the_rest(compile_cfg, profile):
-    c = compile_cfg(profile, ("pipeline.steps_per_pod=1",))
+    c = compile_cfg(profile, ONE_POD_PER_STAGE)
     for name, task, label in c.container_tasks():
         image = c.executors[label]["container"]["image"]
         if _kind(name, task) == "cpu":

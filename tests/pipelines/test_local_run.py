@@ -8,6 +8,7 @@ not recomputed, and the run completes with its report.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -28,12 +29,18 @@ def _outputs(root: Path, name: str) -> dict[int, dict]:
     return {d["step"]: d for d in (read_json(p) for p in root.rglob(name) if p.is_file())}
 
 
-def _remove_when_recorded(steps_file: Path, n: int, path: Path, away: Path) -> threading.Thread:
-    """Move `path` away as soon as `n` step records exist (watching from a thread)."""
+def _remove_when_recorded(
+    steps_file: Path, n: int, path: Path, away: Path, stop: threading.Event
+) -> threading.Thread:
+    """Move `path` away as soon as `n` step records exist (watching from a thread).
+
+    It watches until `stop` is set, with no deadline of its own: on a loaded
+    machine the steps may take many minutes, and a watcher that gave up first
+    would let the run succeed and the test fail for the wrong reason.
+    """
 
     def watch() -> None:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
+        while not stop.is_set():
             if steps_file.exists() and len(steps_file.read_text().splitlines()) >= n:
                 path.rename(away)
                 return
@@ -42,6 +49,20 @@ def _remove_when_recorded(steps_file: Path, n: int, path: Path, away: Path) -> t
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+def _step_lines(out: str) -> list[int]:
+    """The steps the console reported finished, in order (one line each)."""
+    return [int(m) for m in re.findall(rf"^  {ARM} step (\d+): best fitness", out, re.M)]
+
+
+def _assert_quiet(out: str, pipeline_root: Path) -> None:
+    """No kfp noise on the terminal; it is in the per-task logs instead."""
+    assert "\x1b[" not in out  # no colour codes off a terminal
+    assert "executor_input" not in out and "Streamed logs" not in out
+    logs = list(pipeline_root.rglob("task.log"))
+    assert logs and all("executor_input" in p.read_text() for p in logs)
+    assert len(re.findall(r"^task \S+.*: (done|FAILED)", out, re.M)) == len(logs)
 
 
 @pytest.mark.timeout(900)
@@ -61,12 +82,18 @@ def test_failed_step_keeps_finished_steps_and_rerun_resumes(tmp_path, tiny, priv
     away = tmp_path / "llm-moved-away"
 
     # Run 1: steps 0 and 1 finish, then step 2's generate finds no LLM and fails.
-    watcher = _remove_when_recorded(steps_file, 2, private_llm, away)
+    stop = threading.Event()
+    watcher = _remove_when_recorded(steps_file, 2, private_llm, away, stop)
     with pytest.raises(GlovError, match="failed"):
         run_local(cfg, run_id="r", pipeline_root=tmp_path / "kfp1")
+    stop.set()
     watcher.join(timeout=5)
     assert away.is_dir() and not private_llm.exists()
-    assert f"LLM path {str(private_llm)!r} does not exist" in capfd.readouterr().out
+    out = capfd.readouterr().out
+    # Quiet: the failed task's error (its log's tail) and one line per finished step.
+    assert f"LLM path {str(private_llm)!r} does not exist" in out
+    assert _step_lines(out) == [0, 1]
+    _assert_quiet(out, tmp_path / "kfp1")
     run = RunDir.existing(store, "r")
     assert [r["step"] for r in run.steps(ARM)] == [0, 1]
     assert not run.has("report.json")
@@ -83,6 +110,10 @@ def test_failed_step_keeps_finished_steps_and_rerun_resumes(tmp_path, tiny, priv
     # Run 2: the model is back; --resume reuses steps 0-1 and runs step 2 and the report.
     away.rename(private_llm)
     result = run_local(cfg, run_id="r", resume=True, pipeline_root=tmp_path / "kfp2")
+    out = capfd.readouterr().out
+    assert _step_lines(out) == [2]  # steps 0-1 were reused, not re-run
+    assert len(out.splitlines()) <= 60, out
+    _assert_quiet(out, tmp_path / "kfp2")
     assert steps_file.read_text().startswith(finished)  # steps 0-1 untouched, byte for byte
     records = run.steps(ARM)
     assert [r["step"] for r in records] == [0, 1, 2]
@@ -121,15 +152,36 @@ def test_failed_step_keeps_finished_steps_and_rerun_resumes(tmp_path, tiny, priv
     assert f"`{arm['best_template']}`" in md and "S-TEMP" in md
     (final_out,) = (tmp_path / "kfp2").rglob("final/executor_output.json")
     metrics = read_json(final_out)["artifacts"]["metrics"]["artifacts"][0]["metadata"]
-    assert metrics["s_temp_test"] == report["baselines"]["s_temp"]["test"]
-    assert metrics[f"{ARM}_test_best"] == arm["test_best"]
+    # Keys that name no arm, so Compare runs lines them up across runs; rounded.
+    assert metrics["s_temp_test_top1"] == round(report["baselines"]["s_temp"]["test"], 4)
+    assert metrics["best_test_top1"] == round(arm["test_best"], 4)
+    assert metrics["glov_test_top1"] == metrics["best_test_top1"]
+    assert metrics["selected_alpha"] == 1.0
+    assert not any(ARM in key for key in metrics)
+
+    # Each rank task's candidates table: its step, every scored template best first.
+    tables = {}
+    for path in (tmp_path / "kfp2").rglob("candidates_table"):
+        text = path.read_text()
+        tables[int(text.split(": step ")[1].split()[0])] = text
+    assert sorted(tables) == [0, 1, 2]
+    assert "reused from the run directory" in tables[1]
+    assert "reused from the run directory" not in tables[2]
+    rows = [line for line in tables[2].splitlines() if line.startswith("| ") and "rank" not in line]
+    assert len(rows) == max(1, len(records[2]["scored"]))
+    fitnesses = [f"{100 * c['fitness']:.1f}" for c in records[2]["scored"]]
+    assert [row.split(" | ")[1] for row in rows if records[2]["scored"]] == sorted(
+        fitnesses, key=float, reverse=True
+    )
+    assert f"{records[2]['generated']} generated" in tables[2]
 
     # The fused component's code path reuses the same records (no model is loaded).
     (config,) = (tmp_path / "kfp2").rglob("data-prep/config")
     (data,) = (tmp_path / "kfp2").rglob("data-prep/data")
     (empty,) = (tmp_path / "kfp2").rglob("data-prep/history")
-    out = tmp_path / "fused-history"
+    out, table = tmp_path / "fused-history", tmp_path / "fused-table.md"
     arm_item = {"name": ARM, "method": "glov", "alpha": 1.0}
-    m = fused_task(str(config), str(data), str(empty), arm_item, 0, 2, str(out))
+    m = fused_task(str(config), str(data), str(empty), arm_item, 0, 2, str(out), str(table))
     assert m["steps_reused"] == 3 and m["reused"] == 1.0
     assert read_json(out)["records"] == records
+    assert table.read_text().count("### ") == 3  # one section per step of the group

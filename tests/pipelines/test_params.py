@@ -38,11 +38,11 @@ def test_parameters_set_their_config_keys():
     params = _run_params(cfg) | {
         "dataset_uri": "s3://bucket/flowers",
         "vlm_pretrained": "openai",
-        "max_classes": 5,
-        "test_per_class": 0,
+        "max_classes": "5",
+        "test_per_class": "all",
         "alphas": [0.5, 0.25],
         "compare_with": ["llm-opt"],
-        "layer": 17.0,
+        "layer": "17",
         "temperature": 1,
         "method": "glov-noguide",
         "overrides": ["llm.top_k=20"],
@@ -54,9 +54,11 @@ def test_parameters_set_their_config_keys():
     assert cfg2.guidance.alphas == [0.5, 0.25] and cfg2.search.compare_with == ["llm-opt"]
     assert cfg2.guidance.layer == 17 and isinstance(cfg2.guidance.layer, int)
     assert cfg2.search.method == "glov-noguide" and cfg2.llm.top_k == 20
-    # Random-init VLM and a depth fraction come back as null and a float.
-    back = resolve_config(config_to_yaml(cfg2), _run_params(cfg), env={})
+    # Random-init VLM ("random") and a depth fraction ("0.55") come back as null and a float.
+    random_init = _run_params(cfg) | {"vlm_pretrained": "random", "layer": "0.55"}
+    back = resolve_config(config_to_yaml(cfg2), random_init, env={})
     assert back.vlm.pretrained is None and back.guidance.layer == 0.55
+    assert isinstance(back.guidance.layer, float)
 
 
 @pytest.mark.parametrize(

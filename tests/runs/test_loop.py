@@ -28,6 +28,7 @@ def _cfg(test_cache_dir, steps=2, **extra):
         "data.max_classes=3",
         "data.test_per_class=2",
         "vlm.model=glov-tiny-vit",
+        "vlm.pretrained=null",
         "llm.max_new_tokens=20",
         f"search.steps={steps}",
         "search.candidates=3",
@@ -74,9 +75,19 @@ def test_seeded_run_is_reproducible_and_reported(
         records = a.steps(arm)
         assert [r["step"] for r in records] == [0, 1, 2]
         assert records[0]["scored"][0]["template"] == cfg.search.seed_template
-        assert sum(r["generated"] for r in records) == 2 * cfg.search.candidates
+        generated = sum(r["generated"] for r in records)
+        if arm == "llm-opt":
+            # LLM-OPT starts from a pool and re-asks answers without a slot.
+            assert len(records[0]["scored"]) > 1
+            assert 2 * cfg.search.candidates <= generated
+            assert generated <= 2 * cfg.search.candidates * cfg.search.llm_opt_asks
+        else:
+            assert generated == 2 * cfg.search.candidates
         assert _stable(records) == _stable(b.steps(arm))
     assert set(report["arms"]) == set(arms)
+    # Animal-MNIST has no set of CLIP's authors: DS-TEMP is ImageNet's 80, and says so.
+    assert report["baselines"]["ds_temp"]["set"] == "imagenet"
+    assert "`imagenet` set, 80 templates" in a.store.read_text("report.md")
     assert report["random_vlm_weights"] and "RANDOMLY INITIALISED" in report["note"]
     for key in ("report.json", "report.md", "fitness.png"):
         assert a.store.exists(key)
@@ -130,3 +141,52 @@ def test_cli_reports_bad_dataset_without_traceback(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert rc == 2 and str(missing) in err and "fix:" in err
+
+
+def test_run_management_commands_on_a_finished_run(full_run, tmp_path, capsys):
+    run, report = full_run
+    root = run.uri.removeprefix("file://").rsplit("/", 1)[0]
+    assert main(["list", root]) == 0
+    out = capsys.readouterr().out
+    assert "full" in out and "finished" in out and "2/2" in out
+    assert main(["show", run.uri]) == 0
+    out = capsys.readouterr().out
+    for arm in report["arms"]:
+        assert arm in out and "step 2/2" in out
+    assert main(["compare", run.uri, run.uri]) == 0
+    assert capsys.readouterr().out.count("glov-alpha1") == 2
+    assert main(["export", run.uri, "-o", str(tmp_path / "exp")]) == 0
+    templates = json.loads((tmp_path / "exp" / "templates.json").read_text())
+    selected = report["arms"][report["selected"]["glov"]]
+    assert templates == [t["template"] for t in selected["top_templates"]]
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "exp" / "zeroshot_head.safetensors"), "pt") as head:
+        assert head.get_tensor("weight").shape[0] == report["dataset"]["classes"] == 3
+        assert json.loads(head.metadata()["classnames"]) == ["bear", "bird", "cat"]
+
+
+def test_show_and_export_refuse_what_is_not_there(tmp_path, capsys):
+    assert main(["show", str(tmp_path / "nope")]) == 2
+    assert "not a GLOV run" in capsys.readouterr().err
+    run, _ = RunDir.open(str(tmp_path), "unfinished", load_config("smoke"))
+    assert main(["export", run.uri, "-o", str(tmp_path / "x")]) == 2
+    assert "no report yet" in capsys.readouterr().err
+    assert main(["list", str(tmp_path)]) == 0
+    assert "not started" in capsys.readouterr().out
+
+
+def test_resumed_arms_with_different_steps_are_reported(
+    tmp_path, scorer, smollm2, test_cache_dir, caplog
+):
+    cfg = _cfg(test_cache_dir, steps=1, **{"search.compare_with": "[]"})
+    run, _ = _run(tmp_path, "skew", cfg, scorer, smollm2)
+    # One arm got one step further before the run was resumed with fewer steps.
+    more = _cfg(test_cache_dir, steps=2, **{"search.compare_with": "[]"})
+    _run(tmp_path, "skew", more, scorer, smollm2, resume=True)
+    _, report = _run(tmp_path, "skew", cfg, scorer, smollm2, resume=True)
+    assert report["arms"]["glov-alpha1"]["steps"] == 2
+    assert "more than search.steps=1" in caplog.text
+    assert "Steps per arm differ from search.steps: glov-alpha1 2" in run.store.read_text(
+        "report.md"
+    )

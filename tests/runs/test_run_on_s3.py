@@ -37,6 +37,7 @@ def _args(test_cache_dir, run_cache, steps: int) -> list[str]:
         "data.max_classes=3",
         "data.test_per_class=2",
         "vlm.model=glov-tiny-vit",
+        "vlm.pretrained=null",
         "llm.max_new_tokens=16",
         "search.method=glov-noguide",
         f"search.steps={steps}",
@@ -55,6 +56,25 @@ def server(tmp_path, monkeypatch):
     srv.stop()
 
 
+def served_lines(server, bucket: str, key: str) -> int:
+    """Lines of the object as the server would serve it after a restart.
+
+    nanio renames the new bytes into place and only then writes the sidecar
+    with their size and checksum, then answers the PUT. A kill between the two
+    leaves the new bytes on disk but the old sidecar, so the server serves the
+    old version (its first `size` bytes): that write was never acknowledged and
+    its step never counted as finished. Watching the data file alone killed the
+    server in that window under load and left 1 finished step, not 2.
+    """
+    data = server.object_path(bucket, key)
+    meta = server.root / bucket / ".nanio-meta" / f"{key}.json"
+    try:
+        size = json.loads(meta.read_bytes())["size"]
+        return data.read_bytes()[:size].count(b"\n")
+    except (OSError, ValueError, KeyError):
+        return 0  # not written yet, or caught mid-rename
+
+
 def _link_llm_cache(test_cache_dir, run_cache):
     # Reuse the converted SmolLM2 of the test cache; features start cold.
     (run_cache / "llm").parent.mkdir(parents=True, exist_ok=True)
@@ -66,12 +86,12 @@ def test_server_killed_mid_run_then_resume(server, tmp_path, test_cache_dir, smo
     run_cache = tmp_path / "cache-a"
     run_cache.mkdir()
     _link_llm_cache(test_cache_dir, run_cache)
-    steps_obj = server.object_path("glov", f"runs/r1/arms/{ARM}/steps.jsonl")
+    key = f"runs/r1/arms/{ARM}/steps.jsonl"
 
     def kill_after_step_1():
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            if steps_obj.exists() and steps_obj.read_bytes().count(b"\n") >= 2:
+            if served_lines(server, "glov", key) >= 2:
                 server.kill()
                 return
             time.sleep(0.05)
@@ -105,7 +125,7 @@ def test_server_killed_mid_run_then_resume(server, tmp_path, test_cache_dir, smo
     shared = S3Store.from_uri("s3://glov/runs/_cache/features")
     assert shared.list()
     data = DataBundle.from_json(json.loads(store.read_text("data.json")))
-    cfg = load_config("smoke", ["vlm.model=glov-tiny-vit"])
+    cfg = load_config("smoke", ["vlm.model=glov-tiny-vit", "vlm.pretrained=null"])
     scorer = ClipScorer(cfg.vlm, tmp_path / "cache-b", StoreFeatureCache(shared))
     scorer.image_features(data.fitness)
     scorer.image_features(data.test)

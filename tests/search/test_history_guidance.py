@@ -42,3 +42,24 @@ def test_negative_can_be_the_worst():
     h = History([Scored("seed {}", 0.4, 0), Scored("bad {}", 0.1, 1), Scored("top {}", 0.9, 1)])
     state = _guide(h, GuidanceState(best_fitness=0.4), 0.4, 1, negative="worst")
     assert (state.positive, state.negative) == ("top {}", "bad {}")
+
+
+def test_p_minus_is_strictly_below_p_plus_when_the_top_ties():
+    # 1-shot accuracies tie at the top: a tied p- would make H+ - H- noise.
+    h = History([Scored("seed {}", 0.2, 0)])
+    state = _guide(h, GuidanceState(), 0.2, 0)
+    h.extend([Scored("a {}", 0.6, 1), Scored("b {}", 0.6, 1), Scored("c {}", 0.4, 1)])
+    state = _guide(h, state, 0.2, 1)
+    assert state.active and (state.positive, state.negative) == ("a {}", "c {}")
+    # The worst option still picks the very worst, never a tie of p+.
+    worst = _guide(h, GuidanceState(best_fitness=0.2), 0.2, 1, negative="worst")
+    assert (worst.positive, worst.negative) == ("a {}", "seed {}")
+
+
+def test_no_template_strictly_below_keeps_the_previous_pair():
+    # Only reachable from an odd history (the seed entry itself is missing):
+    # every entry ties at the top, so there is no direction to steer along.
+    tied = History([Scored("a {}", 0.6, 1), Scored("b {}", 0.6, 1)])
+    assert not _guide(tied, GuidanceState(), 0.2, 1).active
+    previous = GuidanceState(True, "old {}", "older {}", 0.5, 1)
+    assert _guide(tied, previous, 0.2, 2) == previous

@@ -19,10 +19,12 @@ BASE = {
 
 def test_defaults_plain_http_and_us_east_1() -> None:
     s = S3Settings.from_env(BASE)
-    assert (s.endpoint, s.access_key, s.secret_key) == (
+    keys = s.credentials.retrieve()
+    assert (s.endpoint, keys.access_key, keys.secret_key, keys.session_token) == (
         "minio-service.kubeflow:9000",
         "minio",
         "s3cr3t-value",
+        None,
     )
     assert s.secure is False and s.region == "us-east-1" and s.ca_bundle is None
 
@@ -51,8 +53,8 @@ def test_endpoint_scheme_and_secure_flag(endpoint: str, secure_var: str | None, 
 
 def test_minio_names_are_a_fallback() -> None:
     env = {"GLOV_S3_ENDPOINT": "m:9000", "MINIO_ACCESS_KEY": "ak", "MINIO_SECRET_KEY": "sk"}
-    s = S3Settings.from_env(env)
-    assert (s.access_key, s.secret_key) == ("ak", "sk")
+    keys = S3Settings.from_env(env).credentials.retrieve()
+    assert (keys.access_key, keys.secret_key) == ("ak", "sk")
 
 
 def test_each_missing_variable_is_named() -> None:

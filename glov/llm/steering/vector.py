@@ -7,8 +7,8 @@ and only checks it against the model (``check_layer_index``).
 
 The steering vector is the difference of the mean-pooled outputs of one decoder
 layer for the best template (p+) and a worse one (p-), both tokenized as plain
-text (no chat template: templates carry a literal ``{}`` slot and are encoded
-as they are).
+text (no chat template), exactly as given: glov.search.steering passes them as
+the LLM reads them in its meta-prompt (``<category>`` placeholder).
 """
 
 from __future__ import annotations
