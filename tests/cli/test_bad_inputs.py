@@ -8,11 +8,8 @@ as far as the run directory, nothing may be left there afterwards.
 
 from __future__ import annotations
 
-import io
 import logging
 import random
-import struct
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import pytest
 from PIL import Image
 
 from cli.main import main
+from tests.data.bad_images import png_claiming
 
 
 def write_png(path: Path, seed: int) -> Path:
@@ -27,18 +25,6 @@ def write_png(path: Path, seed: int) -> Path:
     colour = tuple(random.Random(seed).randrange(256) for _ in range(3))
     Image.new("RGB", (8, 8), colour).save(path)
     return path
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height: Pillow refuses it as a decompression
-    bomb (DecompressionBombError, not an OSError) before reading any pixel."""
-    buf = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return bytes(data)
 
 
 def folder_dataset(root: Path) -> Path:

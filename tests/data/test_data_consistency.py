@@ -7,11 +7,8 @@ different label than the one they are applied to.
 
 from __future__ import annotations
 
-import io
 import os
 import random
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -22,23 +19,13 @@ from glov.data.dataset import load_image
 from glov.data.loaders import load_dataset
 from glov.data.splits import prepare_data
 from glov.errors import DataError
+from tests.data.bad_images import png_claiming
 
 
 def png(path: Path, seed: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (8, 8), tuple(random.Random(seed).randrange(256) for _ in range(3))).save(path)
     return path
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims a size Pillow refuses as a decompression bomb."""
-    buf = io.BytesIO()
-    Image.new("RGB", (2, 2)).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return bytes(data)
 
 
 def manifest(root: Path, labels: dict[str, int], extra_rows: list[str] = ()) -> Path:
