@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from glov.digests import sha256_file
 from glov.errors import DataError
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -60,8 +61,7 @@ def _file_digest(path: str) -> str:
     # atomic writers replace the file), so this memo key is safe in practice.
     memo = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     if memo not in _DIGESTS:
-        with open(path, "rb") as fh:
-            _DIGESTS[memo] = hashlib.sha256(fh.read()).hexdigest()
+        _DIGESTS[memo] = sha256_file(path)
     return _DIGESTS[memo]
 
 

@@ -10,7 +10,6 @@ never reads a stale one.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 
 from glov.config import LLMConfig
+from glov.digests import sha256_file
 from glov.errors import ModelError
 from glov.llm.filelock import exclusive
 from glov.llm.split_gguf import SPLIT_PACKAGED, assemble
@@ -67,14 +67,6 @@ def resolve_dtype(dtype: str, device: str) -> torch.dtype:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     # Half precision on CPU is slow and numerically poor for sampling.
     return torch.float32
-
-
-def file_digest(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _packaged_gguf(name: str) -> Path:
@@ -147,7 +139,7 @@ def _convert_gguf(gguf: Path, target: Path, trust_remote_code: bool) -> None:
 
 
 def gguf_cache_dir(gguf: Path, cache_dir: str | Path, digest: str | None = None) -> Path:
-    return Path(cache_dir).expanduser() / "llm" / (digest or file_digest(gguf))[:16]
+    return Path(cache_dir).expanduser() / "llm" / (digest or sha256_file(gguf))[:16]
 
 
 def _cached_gguf(

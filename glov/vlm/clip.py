@@ -23,6 +23,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from glov.config import VLMConfig
 from glov.data import Split, load_image
+from glov.digests import sha256_file
 from glov.errors import DataError, ModelError
 from glov.templates import TemplateError, fill_all
 from glov.vlm.checkpoints import load_checkpoint
@@ -104,14 +105,6 @@ def pick_device(spec: str) -> torch.device:
     return device
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _looks_like_path(pretrained: str) -> bool:
     return "/" in pretrained or "\\" in pretrained or pretrained.endswith(_CHECKPOINT_SUFFIXES)
 
@@ -176,7 +169,7 @@ class ClipScorer:
         if path.is_file():
             model, preprocess = self._random_model()
             load_checkpoint(model, path, self.model_name)
-            return model, preprocess, f"sha256:{_sha256_file(path)}"
+            return model, preprocess, f"sha256:{sha256_file(path)}"
         if _looks_like_path(pretrained):
             raise ModelError(
                 f"checkpoint file {pretrained} does not exist",

@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from glov.digests import sha256_file
 from glov.errors import ModelError
-from glov.vlm.training.recipe import BUILD_PREFIX, Recipe, recipe_for, sha256_file
+from glov.vlm.training.recipe import BUILD_PREFIX, Recipe, recipe_for
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from glov.errors import ModelError
 from glov.vlm.baselines import S_TEMP, ds_templates
@@ -80,11 +79,3 @@ def recipe_for(uri: str) -> Recipe:
         known = ", ".join(BUILD_PREFIX + n for n in sorted(RECIPES))
         raise ModelError(f"there is no dual-encoder recipe named {name!r}", f"use one of {known}")
     return RECIPES[name]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
