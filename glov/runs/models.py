@@ -35,18 +35,13 @@ def shared_feature_cache(run: RunDir | None) -> StoreFeatureCache | None:
     return StoreFeatureCache(root.child(SHARED_FEATURES))
 
 
-def check_llm_settings(cfg: GlovConfig, llm: LoadedLLM) -> None:
-    """Settings that depend on the loaded LLM, checked as it loads, before its first step.
-
-    guidance.layer is otherwise resolved only when guidance first switches on,
-    which can be hours into a run.
-    """
-    if not any(arm.alpha is not None for arm in arms_for(cfg)):
-        return  # no arm is steered: the layer is never used
-    from glov.llm.steering import resolve_layer
+def steering_vectors(cfg: GlovConfig, llm: LoadedLLM) -> SteeringVectors:
+    """The steering vectors of `llm` at guidance.layer: the layer is resolved here, once,
+    and a value that does not fit the model is a config error naming the key."""
+    from glov.search.steering import SteeringVectors
 
     try:
-        resolve_layer(cfg.guidance.layer, llm.num_layers)
+        return SteeringVectors(llm, cfg.guidance.layer)
     except ValueError as exc:
         raise ConfigError(
             f"guidance.layer={cfg.guidance.layer!r} does not fit the optimizer LLM "
@@ -90,7 +85,10 @@ class Models:
             from glov.llm.loader import load_llm
 
             llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
-            check_llm_settings(self.cfg, llm)
+            # A layer that does not fit the model fails now, as the model loads,
+            # not when guidance first switches on (possibly hours into a run).
+            if any(arm.alpha is not None for arm in arms_for(self.cfg)):
+                self._steering = steering_vectors(self.cfg, llm)
             self._llm = llm
         return self._llm
 
@@ -98,9 +96,7 @@ class Models:
     def steering(self) -> SteeringVectors:
         """Steering vectors at guidance.layer, resolved once against the loaded LLM."""
         if self._steering is None:
-            from glov.search.steering import SteeringVectors
-
-            self._steering = SteeringVectors(self.llm, self.cfg.guidance.layer)
+            self._steering = steering_vectors(self.cfg, self.llm)
         return self._steering
 
     def cache_counts(self) -> tuple[int, int]:
