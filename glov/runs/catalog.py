@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from glov.runs.finish import finished_report
-from glov.runs.rundir import RunDir
+from glov.runs.rundir import CONFIG_KEY, RunDir
 from glov.search.arms import arms_for
 from glov.store import open_store
-
-CONFIG_KEY = "config.yaml"
 
 
 @dataclass(frozen=True)

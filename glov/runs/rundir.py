@@ -43,6 +43,8 @@ RESUMABLE_CHANGES = {
 # deletes an existing one first, "reuse" creates or reopens (pipeline tasks: a
 # retried task or a re-run pipeline continues the same run).
 OpenMode = Literal["new", "resume", "replace", "reuse"]
+# What makes a folder a run: the config it was created with.
+CONFIG_KEY = "config.yaml"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -128,7 +130,7 @@ class RunDir:
         """
         run = cls(open_store(root, store).child(check_run_id(run_id)), run_id)
         _check_writable(run)
-        exists = run.store.exists("config.yaml")
+        exists = run.store.exists(CONFIG_KEY)
         if mode == "replace":
             if not check_only:
                 for key in run.store.list():
@@ -175,9 +177,9 @@ class RunDir:
                     k: getattr(cfg, k) for k in ("search", "run", "store", "metrics", "pipeline")
                 }
             )
-            run.store.write_text("config.yaml", config_to_yaml(merged), overwrite=True)
+            run.store.write_text(CONFIG_KEY, config_to_yaml(merged), overwrite=True)
             return run, merged
-        run.store.write_text("config.yaml", config_to_yaml(cfg))
+        run.store.write_text(CONFIG_KEY, config_to_yaml(cfg))
         run.write_json(
             "run.json",
             {
@@ -192,13 +194,13 @@ class RunDir:
     @classmethod
     def existing(cls, root: str, run_id: str) -> RunDir:
         run = cls(open_store(root).child(check_run_id(run_id)), run_id)
-        if not run.store.exists("config.yaml"):
+        if not run.store.exists(CONFIG_KEY):
             raise RunDirError(f"{run.uri} is not a GLOV run (no config.yaml)", "check the path")
         return run
 
     # -- contents -----------------------------------------------------------
     def config(self) -> GlovConfig:
-        return validate_config(yaml.safe_load(self.store.read_text("config.yaml")))
+        return validate_config(yaml.safe_load(self.store.read_text(CONFIG_KEY)))
 
     def write_json(self, key: str, obj: Any, *, overwrite: bool = False) -> None:
         self.store.write_text(key, json.dumps(obj, indent=2, sort_keys=True), overwrite=overwrite)
