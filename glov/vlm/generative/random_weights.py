@@ -1,0 +1,112 @@
+"""Randomly initialised LLaVA-style VLM directories, for offline tests and speed benches.
+
+Speed does not depend on the weights, and answer identity between decoding
+paths holds for any weights, so a model built from a config (a CLIP vision
+tower, a projector and a Llama or Qwen2 text model) with a real tokenizer
+stands in for a downloaded one. The directory is written with save_pretrained
+and loads like any user's model (AutoModelForImageTextToText + AutoProcessor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+IMAGE_TOKEN = "<image>"
+# ChatML with the image before the text of a turn, as LLaVA-OneVision renders it.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}<image>\n"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Sizes of the random model; the defaults are tiny (tests)."""
+
+    text_type: str = "llama"  # llama | qwen2
+    hidden: int = 32
+    layers: int = 2
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate: int = 64
+    vision_hidden: int = 32
+    vision_layers: int = 2
+    vision_heads: int = 4
+    vision_intermediate: int = 64
+    image_size: int = 28
+    patch_size: int = 7
+    context: int = 2048
+
+
+def image_tokens(shape: Shape) -> int:
+    """Image tokens per image: one per patch (the CLS token is dropped)."""
+    return (shape.image_size // shape.patch_size) ** 2
+
+
+def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0) -> Path:
+    """Write a random-weight LLaVA model with `tokenizer` (given an image token) to `target`."""
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        Qwen2Config,
+    )
+
+    tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
+    vision = CLIPVisionConfig(
+        hidden_size=shape.vision_hidden,
+        intermediate_size=shape.vision_intermediate,
+        num_hidden_layers=shape.vision_layers,
+        num_attention_heads=shape.vision_heads,
+        image_size=shape.image_size,
+        patch_size=shape.patch_size,
+        projection_dim=shape.vision_hidden,
+    )
+    text_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[shape.text_type]
+    text = text_cls(
+        hidden_size=shape.hidden,
+        intermediate_size=shape.intermediate,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=shape.context,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-1,
+    )
+    # fork_rng: reproducible weights without resetting the caller's RNG stream.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaForConditionalGeneration(config).eval()
+    side = {"height": shape.image_size, "width": shape.image_size}
+    images = CLIPImageProcessor(size={"shortest_edge": shape.image_size}, crop_size=side)
+    processor = LlavaProcessor(
+        image_processor=images,
+        tokenizer=tokenizer,
+        patch_size=shape.patch_size,
+        vision_feature_select_strategy="default",
+        chat_template=CHAT_TEMPLATE,
+        num_additional_image_tokens=1,
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    processor.save_pretrained(target)
+    return target

@@ -1,0 +1,76 @@
+"""Prefix KV reuse gives exactly the answers of plain batched generate."""
+
+from __future__ import annotations
+
+import pytest
+
+from glov.data import Split, load_image
+from glov.vlm.generative.plain import generate_plain
+from glov.vlm.generative.prefix_reuse import PrefixStore, generate_with_prefix
+from glov.vlm.generative.prompts import chat_text
+from tests.vlm.generative.helpers import PROMPTS
+
+
+def _pairs(scorer, split: Split, prompts: list[str]):
+    chats = [chat_text(scorer.vlm.processor, scorer.prompt(p)) for p in prompts]
+    images = [load_image(path) for path in split.paths]
+    return images, chats
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5])
+def test_prefix_reuse_matches_plain_generate_token_for_token(make_generative, split, batch_size):
+    scorer = make_generative(max_new_tokens=16)
+    images, chats = _pairs(scorer, split, PROMPTS)
+    store = PrefixStore(2**30)
+    for i, image in enumerate(images[:3]):
+        plain = generate_plain(scorer.vlm, [image] * len(chats), chats, 16, batch_size)
+        reused = generate_with_prefix(
+            scorer.vlm, image, chats, scorer.prefix_text, f"img{i}", store, 16, batch_size
+        )
+        assert reused == plain
+        # Random weights: answers are long and differ between prompts (not trivially equal).
+        assert len({tuple(a) for a in plain}) > 1 and max(len(a) for a in plain) > 3
+    assert store.misses == 3
+
+
+def test_prefix_is_reused_across_calls_and_plain_mixed_batches_agree(make_generative, split):
+    scorer = make_generative(max_new_tokens=10)
+    images, chats = _pairs(scorer, split, PROMPTS[:3])
+    store = PrefixStore(2**30)
+    first = generate_with_prefix(
+        scorer.vlm, images[0], chats, scorer.prefix_text, "a", store, 10, 3
+    )
+    again = generate_with_prefix(
+        scorer.vlm, images[0], chats[::-1], scorer.prefix_text, "a", store, 10, 2
+    )
+    assert (store.hits, store.misses) == (1, 1)
+    assert again == first[::-1]
+    # Plain generate over pairs of different images in one batch agrees too.
+    pairs = [c for c in chats for _ in range(2)]
+    mixed = generate_plain(scorer.vlm, [images[0], images[3]] * 3, pairs, 10, 6)
+    other = generate_with_prefix(
+        scorer.vlm, images[3], chats, scorer.prefix_text, "b", store, 10, 3
+    )
+    assert mixed[0::2] == first and mixed[1::2] == other
+
+
+def test_scorer_answers_are_the_same_with_and_without_prefix_reuse(
+    make_generative, split, tmp_path
+):
+    reuse = make_generative(cache=tmp_path / "a")
+    plain = make_generative(cache=tmp_path / "b", prefix_reuse=False)
+    assert reuse.prefix_reuse and not plain.prefix_reuse
+    assert reuse.answers(PROMPTS, split) == plain.answers(PROMPTS, split)
+    assert reuse.prefixes.misses == len(split) and plain.prefixes.misses == 0
+
+
+def test_a_prefix_store_over_budget_drops_the_least_recently_used(make_generative, split):
+    scorer = make_generative()
+    images, chats = _pairs(scorer, split, PROMPTS[:2])
+    store = PrefixStore(2**30)
+    generate_with_prefix(scorer.vlm, images[0], chats, scorer.prefix_text, "x", store, 4, 2)
+    size = store.get("x").nbytes
+    small = PrefixStore(size * 2)
+    for key, image in zip("abc", images, strict=False):
+        generate_with_prefix(scorer.vlm, image, chats, scorer.prefix_text, key, small, 4, 2)
+    assert small.get("a") is None and small.get("c") is not None
