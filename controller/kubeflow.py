@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.spec import RESUME_ANNOTATION
 from glov.config import GlovConfig, config_to_yaml
 from glov.errors import GlovError
 
@@ -25,6 +26,8 @@ from glov.errors import GlovError
 # otherwise hold a handler thread (and the object's lock) forever.
 REQUEST_TIMEOUT = 30
 TERMINAL_STATES = {"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"}
+# KubeflowError.reason when the followed run was deleted behind the controller's back.
+RUN_GONE = "RunDeleted"
 
 
 class KubeflowError(GlovError):
@@ -147,6 +150,14 @@ class Kubeflow:
         except KubeflowError:
             raise
         except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                # Deleted in the UI or by another client: not an outage to wait out.
+                raise KubeflowError(
+                    RUN_GONE,
+                    f"the Kubeflow run {run_id} no longer exists (deleted outside the controller)",
+                    f"annotate the GlovRun with {RESUME_ANNOTATION}=<any new value> to start a "
+                    "new Kubeflow run in the same run directory (finished steps are reused)",
+                ) from exc
             raise _wrap(f"get run {run_id}", self.endpoint, exc) from exc
 
     def terminate(self, run_id: str) -> None:

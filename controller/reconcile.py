@@ -18,11 +18,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.kubeflow import Clients, KubeflowError, PackageCache
+from controller.kubeflow import RUN_GONE, Clients, KubeflowError, PackageCache
 from controller.metrics import OperatorMetrics
 from controller.progress import StoreError, read_progress
 from controller.spec import RESUME_ANNOTATION, RunSpec, SpecError, parse_spec
 from controller.status import (
+    CANCELED,
     FAILED,
     FINISHED,
     INVALID,
@@ -201,6 +202,9 @@ class Reconciler:
             run = kubeflow.get_run(upd.get("kubeflowRunId"))
         except KubeflowError as exc:
             self.metrics.kubeflow_requests.labels("get", exc.reason).inc()
+            if exc.reason == RUN_GONE:
+                self._gone(upd, events, exc)
+                return
             if (upd.condition_of("KubeflowReachable") or {}).get("status") != "False":
                 events.append(Event("Warning", exc.reason, exc.problem))
             upd.condition("KubeflowReachable", False, exc.reason, str(exc))
@@ -229,6 +233,15 @@ class Reconciler:
             upd.condition("Succeeded", False, reason, message)
             events.append(Event("Warning", reason, message))
         upd.set(phase=phase, message=upd.condition_of("Succeeded")["message"])
+
+    def _gone(self, upd: StatusUpdate, events: list[Event], exc: KubeflowError) -> None:
+        """The followed Kubeflow run was deleted: the GlovRun ends Canceled, resumable."""
+        self.metrics.finished.labels(CANCELED).inc()
+        upd.condition("KubeflowReachable", True, "RunDeleted", exc.problem)
+        message = f"{exc.problem}; {exc.fix}"
+        upd.condition("Succeeded", False, RUN_GONE, message)
+        events.append(Event("Warning", RUN_GONE, message))
+        upd.set(phase=CANCELED, kubeflowState="DELETED", message=message)
 
     def _read_progress(self, body: dict[str, Any], upd: StatusUpdate) -> None:
         try:

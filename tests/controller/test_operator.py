@@ -130,6 +130,30 @@ async def test_deleting_a_running_glovrun_terminates_its_kubeflow_run(
         assert run["state"] == "CANCELED"
 
 
+async def test_a_kubeflow_run_deleted_behind_the_controller_ends_canceled_and_resumes(
+    cluster, kfp, operator, store_uri
+):
+    async with operator():
+        await cluster.apply(glovrun("orphan", kfp.url, store_uri))
+        run_id = await cluster.wait(
+            "the run id", lambda: cluster.status("orphan").get("kubeflowRunId")
+        )
+        kfp.set_state(run_id, "RUNNING")
+        await cluster.wait("running", lambda: cluster.status("orphan").get("phase") == "Running")
+        kfp.delete_run(run_id)
+        await cluster.wait("canceled", lambda: cluster.status("orphan").get("phase") == "Canceled")
+        status = cluster.status("orphan")
+        gone = condition(status, "Succeeded")
+        assert (gone["status"], gone["reason"]) == ("False", "RunDeleted")
+        assert run_id in gone["message"] and "glov.dev/resume" in gone["message"]
+        assert condition(status, "KubeflowReachable")["status"] == "True"
+
+        await cluster.patch("orphan", {"metadata": {"annotations": {"glov.dev/resume": "1"}}})
+        await cluster.wait("resume", lambda: cluster.status("orphan").get("attempt") == 1)
+        assert cluster.status("orphan")["phase"] == "Running"
+        assert [r["run_id"] for r in kfp.runs()] == [cluster.status("orphan")["kubeflowRunId"]]
+
+
 async def test_a_restarted_controller_submits_no_second_run(cluster, kfp, operator, store_uri):
     async with operator():
         await cluster.apply(glovrun("steady", kfp.url, store_uri))

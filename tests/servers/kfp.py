@@ -9,6 +9,7 @@ Served (as the KFP API server answers them, JSON over HTTP):
 Test controls (not KFP):
     GET  /_test/runs                  every run as created, with its request body
     POST /_test/runs/{id}             {"state": "SUCCEEDED"|..., "error": "..."}
+    POST /_test/runs/{id}/delete      (the run disappears, as deleted in the UI)
     POST /_test/outage                {"status": 503} answers every KFP call so; 0 ends it
     POST /_test/reset                 forget all runs and experiments
 
@@ -150,6 +151,10 @@ class Handler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/_test/reset"):
             STATE.reset()
             return self._send(200, {})
+        m = re.fullmatch(r"/_test/runs/([^/]+)/delete", path)
+        if method == "POST" and m and m.group(1) in STATE.runs:
+            del STATE.runs[m.group(1)]  # as a user deleting it in the Kubeflow UI
+            return self._send(200, {})
         m = re.fullmatch(r"/_test/runs/([^/]+)", path)
         if method == "POST" and m and m.group(1) in STATE.runs:
             body = self._body()
@@ -191,6 +196,9 @@ class KfpServer:
 
     def set_state(self, run_id: str, state: str, error: str = "") -> None:
         self._call("POST", f"/_test/runs/{run_id}", {"state": state, "error": error})
+
+    def delete_run(self, run_id: str) -> None:
+        self._call("POST", f"/_test/runs/{run_id}/delete", {})
 
     def outage(self, status: int) -> None:
         self._call("POST", "/_test/outage", {"status": status})
