@@ -9,6 +9,12 @@
   is generate (LLM) -> evaluate (VLM) -> rank (CPU), three pods. With k > 1, k
   consecutive steps run in one fused pod (`steps-00-02`, `steps-03-04`, ...; the
   seed joins the first group) so the models load once per group.
+- pipeline.eval_shards = N > 1 splits the VLM evaluation over N GPU pods: a
+  separate-pod step's evaluate becomes a ParallelFor over shard indices
+  (`evaluate-shards`, each pod scoring a slice of the fitness split) merged by
+  `rank-shards`; the final becomes final-plan (CPU) -> `final-shards` (GPU) ->
+  final-report (CPU). Counts, not accuracies, are merged: the fitnesses and
+  test accuracies equal the unsharded ones (glov.search.shards).
 - Arms (one per alpha for method glov, one per compared method) are computed by
   data-prep from the resolved config, so `method`, `alphas` and `compare_with` are
   run parameters; the arms run in parallel (pipeline.parallel_arms caps it).
@@ -29,10 +35,15 @@ from kfp.dsl import Artifact, Dataset, Input
 
 from components.data_prep import data_prep
 from components.evaluate import evaluate
+from components.evaluate_shard import evaluate_shard
 from components.final import final
+from components.final_plan import final_plan
+from components.final_report import final_report
+from components.final_shard import final_shard
 from components.fused_step import fused_step
 from components.generate import generate
 from components.rank import rank
+from components.rank_shards import rank_shards
 from components.run_parameters import RUN_PARAMETERS, parameter_defaults
 from components.seed_template import seed_template
 from glov.config import GlovConfig, config_to_yaml
@@ -79,9 +90,19 @@ def _describe(cfg: GlovConfig) -> str:
         f"GLOV prompt optimisation (profile {cfg.profile}): an LLM optimises the prompt "
         f"templates of a CLIP VLM. {cfg.search.steps} steps per arm "
         f"({'one pod per stage' if per_pod == 1 else f'{per_pod} steps per pod'}); "
-        "the arms (alpha sweep, compared methods) run in parallel. Re-running with the "
+        "the arms (alpha sweep, compared methods) run in parallel. "
+        + _describe_shards(cfg)
+        + "Re-running with the "
         "same run_id resumes: finished steps are reused from the run directory."
     )
+
+
+def _describe_shards(cfg: GlovConfig) -> str:
+    n = cfg.pipeline.eval_shards
+    if n == 1:
+        return ""
+    what = "each step's and the final" if cfg.pipeline.steps_per_pod == 1 else "the final test"
+    return f"VLM evaluation ({what}) split over {n} pods. "
 
 
 def _docstring() -> str:
@@ -139,7 +160,7 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
         fused_dag.__doc__ = _GROUP_DOC
         return dsl.pipeline(name=group.name, description=f"GLOV {group.display_name}")(fused_dag)
 
-    step = group.first
+    step, shards = group.first, placement.p.eval_shards
 
     def step_dag(
         config: Input[Artifact], data: Input[Dataset], history: Input[Artifact], arm: dict
@@ -153,20 +174,64 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
         else:
             gen = generate(config=config, data=data, history=history, arm=arm, step=step)
             placement.apply(gen, "llm", "generate", image="gpu")
-        ev = evaluate(config=config, data=data, candidates=gen.outputs["candidates"])
-        placement.apply(ev, "vlm", "evaluate", image="gpu")
-        rk = rank(
-            config=config,
-            history=history,
-            candidates=gen.outputs["candidates"],
-            scores=ev.outputs["scores"],
-        )
+        if shards == 1:
+            ev = evaluate(config=config, data=data, candidates=gen.outputs["candidates"])
+            placement.apply(ev, "vlm", "evaluate", image="gpu")
+            rk = rank(
+                config=config,
+                history=history,
+                candidates=gen.outputs["candidates"],
+                scores=ev.outputs["scores"],
+            )
+        else:
+            # All shards at once: each is one GPU pod scoring 1/N of the fitness split.
+            with dsl.ParallelFor(
+                list(range(shards)), name="evaluate-shards", parallelism=shards
+            ) as shard:
+                ev = evaluate_shard(
+                    config=config,
+                    data=data,
+                    candidates=gen.outputs["candidates"],
+                    shard=shard,
+                    shards=shards,
+                )
+                placement.apply(ev, "vlm", "evaluate shard", image="gpu")
+            rk = rank_shards(
+                config=config,
+                history=history,
+                candidates=gen.outputs["candidates"],
+                shard_scores=dsl.Collected(ev.outputs["scores"]),
+            )
         placement.apply(rk, "cpu", "rank", image="cpu")
         return rk.outputs["updated_history"]
 
     step_dag.__doc__ = _GROUP_DOC
     description = f"GLOV {group.display_name}: generate, evaluate, rank"
     return dsl.pipeline(name=group.name, description=description)(step_dag)
+
+
+def _final(placement: Placement, config, data, histories: dsl.Collected, shards: int) -> None:
+    """The test evaluation and report: one GPU task, or N GPU shards and a CPU merge."""
+    if shards == 1:
+        report = final(config=config, data=data, histories=histories)
+        placement.apply(report, "vlm", "final evaluation and report", image="gpu")
+        return
+    # A CPU task fixes what every shard scores; it also gives the shard loop its
+    # dependency on all arms (kfp cannot pass a collected output into another loop).
+    plan = final_plan(config=config, data=data, histories=histories)
+    placement.apply(plan, "cpu", "final plan", image="cpu")
+    with dsl.ParallelFor(list(range(shards)), name="final-shards", parallelism=shards) as shard:
+        part = final_shard(
+            config=config, data=data, plan=plan.outputs["plan"], shard=shard, shards=shards
+        )
+        placement.apply(part, "vlm", "final evaluation shard", image="gpu")
+    report = final_report(
+        config=config,
+        data=data,
+        plan=plan.outputs["plan"],
+        shard_counts=dsl.Collected(part.outputs["counts"]),
+    )
+    placement.apply(report, "cpu", "final report", image="cpu")
 
 
 def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
@@ -200,8 +265,7 @@ def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
                 task.set_display_name(group.display_name)
                 task.set_caching_options(enable_caching=cfg.pipeline.caching)
                 history = task.output
-        report = final(config=config, data=data, histories=dsl.Collected(history))
-        placement.apply(report, "vlm", "final evaluation and report", image="gpu")
+        _final(placement, config, data, dsl.Collected(history), cfg.pipeline.eval_shards)
 
     glov.__signature__ = _signature(d)
     glov.__doc__ = _docstring()

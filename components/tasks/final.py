@@ -12,6 +12,7 @@ from components.tasks.artifacts import (
     write_json,
 )
 from components.tasks.steps import PIPELINE_LABEL
+from glov.config import GlovConfig
 from glov.errors import RunDirError
 from glov.runs.finish import finish_run, finished_report
 from glov.runs.models import Models
@@ -27,6 +28,16 @@ def final_task(
 ) -> dict[str, float]:
     """Evaluate, report, push the final metrics (reusing a report that is complete)."""
     cfg, run = open_run(config_path)
+    check_histories(cfg, histories)
+    report = finished_report(cfg, run)
+    if report is None:
+        data = read_data(cfg, data_path)
+        report = finish_run(cfg, run, Models(cfg, run=run).scorer, data, PIPELINE_LABEL)
+    return publish_report(report, markdown_out, report_out)
+
+
+def check_histories(cfg: GlovConfig, histories: list[str]) -> None:
+    """Every arm's history artifact holds all of its steps."""
     for path in histories:
         doc = read_json(path)
         if len(doc["records"]) != cfg.search.steps + 1:
@@ -34,10 +45,10 @@ def final_task(
                 f"arm {doc['arm']} finished {len(doc['records'])} of {cfg.search.steps + 1} steps",
                 "re-run the pipeline with the same run_id: finished steps are reused",
             )
-    report = finished_report(cfg, run)
-    if report is None:
-        data = read_data(cfg, data_path)
-        report = finish_run(cfg, run, Models(cfg, run=run).scorer, data, PIPELINE_LABEL)
+
+
+def publish_report(report: dict, markdown_out: str, report_out: str) -> dict[str, float]:
+    """The report as the task's outputs (JSON, Markdown with the plot); its metrics."""
     write_json(report_out, report)
     Path(markdown_out).parent.mkdir(parents=True, exist_ok=True)
     Path(markdown_out).write_text(embed_plot(render_markdown(report), plot_png(report)))

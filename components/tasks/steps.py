@@ -118,8 +118,21 @@ def rank_task(
 
     Writes the step's candidates table (Markdown) to `table_out`; returns its metrics.
     """
+    scores = read_json(scores_path)
+    return rank_scores(config_path, history_path, candidates_path, scores, history_out, table_out)
+
+
+def rank_scores(
+    config_path: str,
+    history_path: str,
+    candidates_path: str,
+    scores: dict,
+    history_out: str,
+    table_out: str,
+) -> dict[str, float]:
+    """rank_task with the scores document in hand (merged from shards, or evaluate's)."""
     cfg, run = open_run(config_path)
-    cand, scores = read_json(candidates_path), read_json(scores_path)
+    cand = read_json(candidates_path)
     a, step = arm_from_dict(cand["arm"]), int(cand["step"])
     records = read_history(history_path, a, step)
     record = finished_record(run, a, step)

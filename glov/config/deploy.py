@@ -120,6 +120,12 @@ class PipelineConfig(Section):
     # Generate/evaluate/rank of this many steps share one pod (models load once).
     # 1 gives one sub-DAG per step with separate generate, evaluate and rank pods.
     steps_per_pod: int = Field(1, ge=1)
+    # VLM evaluation split over this many GPU pods in parallel, each scoring the
+    # images i with i % eval_shards == shard; the counts merge to exactly the
+    # unsharded accuracies. With steps_per_pod = 1 every step's evaluate and the
+    # final test evaluation are sharded; fused pods (steps_per_pod > 1) evaluate
+    # their steps inside the pod, so only the final test evaluation is sharded.
+    eval_shards: int = Field(1, ge=1, le=64)
     # Container images; null takes components.images.gpu_image() / cpu_image() ($REGISTRY).
     gpu_image: str | None = None
     cpu_image: str | None = None

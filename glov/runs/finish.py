@@ -6,6 +6,7 @@ every arm's finished steps is reused (a retried or re-run final task).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import ExitStack
 
 from glov.config import GlovConfig
@@ -23,24 +24,26 @@ REPORT_KEY = "report.json"
 def finish_run(
     cfg: GlovConfig,
     run: RunDir,
-    scorer: Scorer,
+    scorer: Scorer | None,
     data: DataBundle,
     pipeline: str,
     recorders: list[RunMetrics] | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> dict:
     """Evaluate every arm on the test split, write the report, push the final metrics.
 
     The `final` stage is timed on every arm's recorder (`recorders`, in
     arms_for order, else new ones). The final push marks each arm's group
     finished; groups finished longer than metrics.finished_ttl_seconds ago
-    (this run's too, when that is 0) are then deleted.
+    (this run's too, when that is 0) are then deleted. `counts`: the merged test
+    counts of a sharded final evaluation (write_report); then `scorer` may be None.
     """
     recorders = recorders or run_metrics(cfg, run, data.name, pipeline)
     try:
         with ExitStack() as stages:
             for metrics in recorders:
                 stages.enter_context(metrics.stage("final"))
-            report = write_report(cfg, run, scorer, data)
+            report = write_report(cfg, run, scorer, data, counts)
     except Exception:
         for metrics in recorders:
             metrics.push()  # the failure, for GlovStageFailing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 
 from glov.config import GlovConfig
 from glov.data import DataBundle
@@ -21,9 +22,19 @@ RANDOM_WEIGHTS_NOTE = (
 )
 
 
-def write_report(cfg: GlovConfig, run: RunDir, scorer: Scorer, data: DataBundle) -> dict:
-    """Evaluate the run on the test split; write report.json, report.md and fitness.png."""
-    final = final_evaluation(cfg, run, scorer, data)
+def write_report(
+    cfg: GlovConfig,
+    run: RunDir,
+    scorer: Scorer | None,
+    data: DataBundle,
+    counts: Mapping[str, int] | None = None,
+) -> dict:
+    """Evaluate the run on the test split; write report.json, report.md and fitness.png.
+
+    `counts`: the test split's correct images per item, merged over the shards of a
+    sharded final evaluation (then `scorer` may be None); see glov.runs.evaluation.
+    """
+    final = final_evaluation(cfg, run, scorer, data, counts)
     report = {
         "run_id": run.run_id,
         "run_uri": run.uri,

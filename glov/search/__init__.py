@@ -6,6 +6,7 @@
 - state.py: an arm's state, replayed from its step records
 - steering.py: the steering vectors of guidance pairs (layer resolved once)
 - step.py: one step's stages: generate, evaluate, rank
+- shards.py: evaluation split over pods, as counts that merge exactly
 
 Running steps against a run directory (the loop, resume, metrics) is
 glov.runs' job.

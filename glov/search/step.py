@@ -17,6 +17,7 @@ from glov.config import GlovConfig
 from glov.errors import ConfigError
 from glov.llm.parser import TOO_LONG
 from glov.search.arms import step_seed
+from glov.search.shards import accuracies_from_counts, template_counts
 from glov.search.state import ArmState, absorb
 
 if TYPE_CHECKING:
@@ -164,14 +165,13 @@ def evaluate(
 
     None for a template that, filled with some class name, does not fit the
     VLM's text context: its tokenizer would truncate it and score another
-    text, so it is not scored and rank counts it as `too-long`.
+    text, so it is not scored and rank counts it as `too-long`. Computed as
+    correct images / images, so that evaluation sharded over pods (shards.py)
+    merges to the very same floats.
     """
     if not templates:
         return []
-    fits = scorer.fits_context(templates, classnames)
-    kept = [t for t, ok in zip(templates, fits, strict=True) if ok]
-    scores = iter(scorer.accuracies(kept, split, classnames) if kept else [])
-    return [float(next(scores)) if ok else None for ok in fits]
+    return accuracies_from_counts(template_counts(scorer, templates, split, classnames), len(split))
 
 
 def rank(

@@ -126,8 +126,12 @@ CPU_MODULES = (
     "components.data_prep",
     "components.seed_template",
     "components.rank",
+    "components.rank_shards",
+    "components.final_plan",
+    "components.final_report",
     "components.tasks.prepare",
     "components.tasks.steps",
+    "components.tasks.shards",
     "cli.main",
 )
 _BLOCK_TORCH = """

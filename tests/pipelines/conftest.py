@@ -52,8 +52,13 @@ class Compiled:
         return comp["dag"]["tasks"]
 
     def loop(self) -> dict:
-        """Tasks inside the per-arm ParallelFor."""
-        (name,) = [c for c in self.components if c.startswith("comp-for-loop")]
+        """Tasks inside the per-arm ParallelFor (the root's loop over a task output;
+        the shard loops of pipeline.eval_shards iterate over a compiled list)."""
+        (name,) = [
+            t["componentRef"]["name"]
+            for t in self.dag().values()
+            if "raw" not in t.get("parameterIterator", {"items": {"raw": None}})["items"]
+        ]
         return self.dag(name)
 
     def container_tasks(self) -> Iterator[tuple[str, dict, str]]:

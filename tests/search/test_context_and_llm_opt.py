@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from glov.config import load_config
+from glov.data import Split
 from glov.errors import ConfigError
 from glov.llm import sampling
 from glov.llm.sampling import GenerationResult
@@ -49,7 +50,9 @@ def test_templates_beyond_the_context_are_rejected_before_scoring():
     long = "a " * 30 + "{}"
     scorer = FakeScorer(max_chars=40)
     templates = ["a photo of a {}.", long, "the {}."]
-    fitnesses = stages.evaluate(scorer, templates, None, ["cat"])
+    # 112 images: the fake accuracies 1/16 and 1/7 are whole counts of them.
+    split = Split(("x.png",) * 112, (0,) * 112)
+    fitnesses = stages.evaluate(scorer, templates, split, ["cat"])
     assert scorer.scored == ["a photo of a {}.", "the {}."]
     assert fitnesses == [1 / 16, None, 1 / 7]
     gen = stages.Generation(templates, {"duplicate": 1}, answers=["x"] * 4)
