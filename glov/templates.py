@@ -32,3 +32,20 @@ def fill_all(template: str, classnames: list[str]) -> list[str]:
 def normalise(template: str) -> str:
     """The key under which two templates are the same (case and spacing do not matter)."""
     return " ".join(template.lower().split())
+
+
+def validate_prompt(prompt: str) -> str:
+    """Return a free-form prompt (generative VLMs) if it is safe to use.
+
+    A generative VLM is shown the instruction itself, so no slot is needed; at
+    most one `{}` may remain (it reads as a generic noun, glov.vlm.generative
+    .prompts), and no other brace, for the same untrusted-text reason as above.
+    """
+    if not prompt or not prompt.strip():
+        raise TemplateError("prompt is empty")
+    if prompt.count(SLOT) > 1:
+        raise TemplateError(f"prompt has more than one '{{}}' slot: {prompt!r}")
+    rest = prompt.replace(SLOT, "")
+    if "{" in rest or "}" in rest:
+        raise TemplateError(f"prompt has braces besides a '{{}}' slot: {prompt!r}")
+    return prompt

@@ -13,7 +13,8 @@ from pydantic import Field, field_validator, model_validator
 
 from glov.config.deploy import MetricsConfig, PipelineConfig, StoreConfig
 from glov.config.section import Section
-from glov.templates import validate_template
+from glov.errors import ConfigError
+from glov.templates import validate_prompt, validate_template
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,10 @@ class SearchConfig(Section):
 
     @field_validator("seed_template")
     @classmethod
-    def _seed_has_one_slot(cls, v: str) -> str:
-        # Checked with the config, not at step 0 after data and models are loaded.
-        return validate_template(v)
+    def _seed_is_safe_text(cls, v: str) -> str:
+        # Braces and emptiness are checked here; whether the seed needs its `{}` slot
+        # depends on vlm.kind, checked by GlovConfig (_seed_fits_the_vlm).
+        return validate_prompt(v)
 
 
 class GuidanceConfig(Section):
@@ -163,6 +165,24 @@ class EvalConfig(Section):
         return v
 
 
+class ObjectiveConfig(Section):
+    # classification: fitness = top-1 accuracy of the class read out of the VLM
+    # (clip or generative). safety: the optimised text is an instruction put before
+    # every user request to a generative VLM; fitness = 1 - attack success rate on
+    # unsafe (image, request) pairs of a VLGuard-layout dataset (glov/data/vlguard.py).
+    kind: Literal["classification", "safety"] = "classification"
+    # -- safety only --
+    # The VLGuard JSON inside data.uri (a directory); images are relative to it.
+    annotations: str = "test.json"
+    # Unsafe pairs in the fitness split (paper: ~50), drawn (data.seed) from these subsets.
+    fitness_pairs: int = Field(50, ge=1)
+    fitness_subsets: list[Literal["unsafes", "safe_unsafes"]] = Field(
+        default_factory=lambda: ["unsafes"], min_length=1
+    )
+    # Test pairs per subset (unsafes, safe_unsafes, safe_safes); null keeps all.
+    test_per_subset: int | None = Field(None, ge=1)
+
+
 class GlovConfig(Section):
     profile: str = "custom"
     run: RunConfig = Field(default_factory=RunConfig)
@@ -172,6 +192,7 @@ class GlovConfig(Section):
     search: SearchConfig = Field(default_factory=SearchConfig)
     guidance: GuidanceConfig = Field(default_factory=GuidanceConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
@@ -179,3 +200,37 @@ class GlovConfig(Section):
     @property
     def uses_random_weights(self) -> bool:
         return self.vlm.pretrained is None
+
+    @property
+    def free_form_prompts(self) -> bool:
+        """Whether candidates are free instructions (generative VLMs), not slot templates."""
+        return self.vlm.kind == "generative"
+
+    @model_validator(mode="after")
+    def _seed_fits_the_vlm(self) -> GlovConfig:
+        # CLIP fills the slot with every class name; a generative VLM reads the
+        # instruction itself (the paper's LLaVA and safety seeds have no slot).
+        # ConfigError (not ValueError) passes through pydantic with its own fix.
+        if self.vlm.kind == "clip":
+            try:
+                validate_template(self.search.seed_template)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"config value for 'search.seed_template' is invalid: {exc} (vlm.kind=clip "
+                    "fills the slot with each class name)",
+                    "change search.seed_template as the message says: write the class slot "
+                    "as {} exactly once; only vlm.kind=generative takes a prompt without one",
+                ) from None
+        if self.objective.kind == "safety":
+            if self.vlm.kind != "generative":
+                raise ConfigError(
+                    "objective.kind=safety needs a generative VLM (it reads refusals in answers)",
+                    "set vlm.kind=generative and vlm.model to an image-text-to-text model",
+                )
+            if self.pipeline.eval_shards > 1:
+                raise ConfigError(
+                    "objective.kind=safety does not shard its evaluation yet (the per-subset "
+                    "final evaluation runs in one pod)",
+                    "set pipeline.eval_shards=1",
+                )
+        return self

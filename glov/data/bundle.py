@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from glov.config import DataConfig
+from glov.config import DataConfig, ObjectiveConfig
 from glov.data.dataset import Split
 from glov.data.splits import prepare_data
 
@@ -21,8 +21,12 @@ class DataBundle:
     classnames: list[str]
     fitness: Split
     test: Split
+    # The safety objective (glov.data.vlguard): a pair's label indexes `classnames`,
+    # which then hold the requests, and `subsets` its subset. None: classification.
+    subsets: list[str] | None = None
 
     def to_json(self) -> dict:
+        extra = {} if self.subsets is None else {"subsets": self.subsets}
         return {
             "name": self.name,
             "description": self.description,
@@ -31,6 +35,7 @@ class DataBundle:
             "test": {"paths": list(self.test.paths), "labels": list(self.test.labels)},
             "fitness_key": self.fitness.content_key(),
             "test_key": self.test.content_key(),
+            **extra,
         }
 
     @classmethod
@@ -39,11 +44,26 @@ class DataBundle:
             return Split(tuple(s["paths"]), tuple(s["labels"]))
 
         return cls(
-            d["name"], d["description"], d["classnames"], split(d["fitness"]), split(d["test"])
+            d["name"],
+            d["description"],
+            d["classnames"],
+            split(d["fitness"]),
+            split(d["test"]),
+            d.get("subsets"),
         )
 
 
-def prepare_bundle(cfg: DataConfig, cache_dir: str | Path) -> DataBundle:
-    """Load and split the dataset of `cfg` (packaged data is written under cache_dir)."""
+def prepare_bundle(
+    cfg: DataConfig, cache_dir: str | Path, objective: ObjectiveConfig | None = None
+) -> DataBundle:
+    """Load and split the dataset of `cfg` (packaged data is written under cache_dir).
+
+    Under the safety objective the dataset is VLGuard-layout (image, request) pairs.
+    """
+    if objective is not None and objective.kind == "safety":
+        from glov.data.vlguard import prepare_safety
+
+        s = prepare_safety(cfg, objective)
+        return DataBundle(s.name, s.description, s.requests, s.fitness, s.test, s.subsets)
     ds, fitness, test = prepare_data(cfg, cache_dir)
     return DataBundle(ds.name, ds.description, list(ds.classnames), fitness, test)

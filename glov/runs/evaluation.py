@@ -25,7 +25,7 @@ from glov.runs.rundir import RunDir
 from glov.search.arms import arms_for
 from glov.search.shards import ensemble_count, to_count
 from glov.search.state import ArmState, rejection_totals, replay
-from glov.vlm.baselines import resolve_ds_templates
+from glov.vlm.baselines import DS_TEMP_NOT_APPLICABLE, ds_temp_applies, resolve_ds_templates
 from glov.vlm.scorer import Scorer
 
 S_TEMP, DS_TEMP = "s_temp", "ds_temp"
@@ -59,8 +59,9 @@ def final_items(cfg: GlovConfig, run: RunDir, data: DataBundle) -> list[FinalIte
         items.append(FinalItem(f"{name}/best", (top[0],), False))
         items.append(FinalItem(f"{name}/top_n", tuple(top), True))
     items.append(FinalItem(S_TEMP, (cfg.search.seed_template,), False))
-    ds = resolve_ds_templates(cfg.eval.ds_templates, data.name)
-    items.append(FinalItem(DS_TEMP, tuple(ds.templates), True))
+    if ds_temp_applies(cfg.vlm.kind):
+        ds = resolve_ds_templates(cfg.eval.ds_templates, data.name)
+        items.append(FinalItem(DS_TEMP, tuple(ds.templates), True))
     return items
 
 
@@ -104,8 +105,10 @@ def final_evaluation(
         merged = final_counts(scorer, items, test, data.classnames)
         counts = {i.key: c for i, c in zip(items, merged, strict=True)}
 
-    def acc(key: str) -> float:
-        return counts[key] / len(test)
+    def acc(key: str) -> float | None:
+        # None: an item not evaluated (DS-TEMP for a generative VLM; ensembles under
+        # the safety objective, glov.runs.safety_report).
+        return counts[key] / len(test) if key in counts else None
 
     arms = {}
     for name, (records, state) in _arm_states(cfg, run).items():
@@ -143,7 +146,9 @@ def final_evaluation(
                 "set": ds.name,
                 "templates": len(ds.templates),
                 "test": acc(DS_TEMP),
-            },
+            }
+            if ds_temp_applies(cfg.vlm.kind)
+            else {"set": None, "templates": 0, "test": None, "note": DS_TEMP_NOT_APPLICABLE},
         },
         "arms": arms,
         "selected": selected,

@@ -50,7 +50,7 @@ def with_local_inputs(cfg: GlovConfig) -> GlovConfig:
 def load_or_prepare_data(cfg: GlovConfig, run: RunDir) -> DataBundle:
     """The run's data bundle: read from data.json, else prepared and written there."""
     if not run.has(DATA_KEY):
-        bundle = prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg))
+        bundle = prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg), cfg.objective)
         run.write_json(DATA_KEY, bundle.to_json())
         return bundle
     return with_local_images(cfg, DataBundle.from_json(run.read_json(DATA_KEY)))
@@ -63,5 +63,5 @@ def with_local_images(cfg: GlovConfig, bundle: DataBundle) -> DataBundle:
     again, to the same deterministic paths.
     """
     if bundle.fitness.paths and not Path(bundle.fitness.paths[0]).exists():
-        prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg))
+        prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg), cfg.objective)
     return bundle

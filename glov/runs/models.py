@@ -74,7 +74,11 @@ class Models:
     def scorer(self) -> Scorer:
         if self._scorer is None:
             vlm = with_local_inputs(self.cfg).vlm
-            if vlm.kind == "generative":
+            if self.cfg.objective.kind == "safety":
+                from glov.vlm.generative.safety import SafetyScorer
+
+                self._scorer = SafetyScorer(vlm, cache_dir(self.cfg))
+            elif vlm.kind == "generative":
                 from glov.vlm.generative.scorer import GenerativeScorer
 
                 self._scorer = GenerativeScorer(vlm, cache_dir(self.cfg))

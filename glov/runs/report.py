@@ -11,6 +11,7 @@ from glov.data import DataBundle
 from glov.runs.evaluation import final_evaluation
 from glov.runs.inputs import cache_dir
 from glov.runs.rundir import RunDir
+from glov.runs.safety_report import safety_dataset_line, safety_final, safety_markdown
 from glov.vlm.scorer import Scorer
 from glov.vlm.training import describe_weights
 
@@ -34,6 +35,9 @@ def write_report(
     `counts`: the test split's correct images per item, merged over the shards of a
     sharded final evaluation (then `scorer` may be None); see glov.runs.evaluation.
     """
+    safety = None
+    if cfg.objective.kind == "safety":  # per-subset ASR; the generic figures from its counts
+        counts, safety = safety_final(cfg, run, scorer, data)
     final = final_evaluation(cfg, run, scorer, data, counts)
     report = {
         "run_id": run.run_id,
@@ -62,6 +66,7 @@ def write_report(
             "seed": cfg.search.seed,
         },
         **final,
+        **({"safety": safety} if safety is not None else {}),
     }
     run.write_json("report.json", report, overwrite=True)
     run.store.write_text("report.md", render_markdown(report), overwrite=True)
@@ -108,7 +113,9 @@ def render_markdown(report: dict) -> str:
     d = report["dataset"]
     lines += [
         f"- Dataset: {d['name']} ({d['classes']} classes, {d['shots']}-shot fitness split of "
-        f"{d['fitness_images']} images, {d['test_images']} test images)",
+        f"{d['fitness_images']} images, {d['test_images']} test images)"
+        if not report.get("safety")
+        else safety_dataset_line(report),
         f"- VLM: {report['vlm']['model']} (weights: {_weights(report['vlm'])})",
         f"- Optimizer LLM: {report['llm']['model']}",
         f"- Search: {report['search']['method']}, {report['search']['steps']} steps x "
@@ -124,7 +131,12 @@ def render_markdown(report: dict) -> str:
     ]
     b = report["baselines"]
     lines.append(f"| S-TEMP | `{b['s_temp']['template']}` | - | {_pct(b['s_temp']['test'])} | - |")
-    lines.append(f"| DS-TEMP | {_ds_set(b['ds_temp'])} | - | - | {_pct(b['ds_temp']['test'])} |")
+    if b["ds_temp"].get("note"):  # not evaluated (a generative VLM)
+        lines.append(f"| DS-TEMP | {b['ds_temp']['note']} | - | - | - |")
+    else:
+        lines.append(
+            f"| DS-TEMP | {_ds_set(b['ds_temp'])} | - | - | {_pct(b['ds_temp']['test'])} |"
+        )
     selected = set(report["selected"].values())
     for name, arm in report["arms"].items():
         mark = " (selected)" if name in selected else ""
@@ -132,7 +144,7 @@ def render_markdown(report: dict) -> str:
             f"| {arm['method']} | {name}{mark} | {_pct(arm['best_fitness'])} | "
             f"{_pct(arm['test_best'])} | {_pct(arm['test_top_n'])} |"
         )
-    lines += ["", "## Best templates", ""]
+    lines += ["", *safety_markdown(report), "## Best templates", ""]
     for name, arm in report["arms"].items():
         lines.append(f"### {name}")
         lines += [

@@ -29,7 +29,7 @@ def preflight(cfg: GlovConfig, root: str, run_id: str, mode: OpenMode) -> DataBu
     ds_templates(cfg.eval.ds_templates)  # a set's name is known only to the VLM layer
     if exists and run.has(DATA_KEY):
         return None
-    return prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg))
+    return prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg), cfg.objective)
 
 
 def start_run(cfg: GlovConfig, root: str, run_id: str, mode: OpenMode) -> tuple[RunDir, GlovConfig]:

@@ -74,11 +74,11 @@ def record_final(metrics: RunMetrics, report: dict, arm_name: str) -> None:
     if arm is None:
         return
     b = report["baselines"]
-    metrics.record_final(
-        {
-            "best": arm["test_best"],
-            "top3": arm["test_top_n"],
-            "s_temp": b["s_temp"]["test"],
-            "ds_temp": b["ds_temp"]["test"],
-        }
-    )
+    values = {
+        "best": arm["test_best"],
+        "top3": arm["test_top_n"],
+        "s_temp": b["s_temp"]["test"],
+        "ds_temp": b["ds_temp"]["test"],
+    }
+    # None: not evaluated for this run (DS-TEMP of a generative VLM, safety ensembles).
+    metrics.record_final({k: v for k, v in values.items() if v is not None})

@@ -33,11 +33,19 @@ _MAX_ASKS = 128  # above the config's bound: keeps the seeds of the asks distinc
 
 
 def initial_pool(cfg: GlovConfig) -> list[str]:
-    """Step 0 of the LLM-OPT arm: the seed template, then the pool without repeats."""
+    """Step 0 of the LLM-OPT arm: the seed template, then the pool without repeats.
+
+    Free-form prompts (a generative VLM) take a pool only as a list: a named pool
+    is a set of CLIP templates, which is not a pool of questions or instructions,
+    so the arm then starts from the seed alone.
+    """
     from glov.vlm.baselines import ds_templates
 
     out, seen = [cfg.search.seed_template], {normalise(cfg.search.seed_template)}
-    for template in ds_templates(cfg.search.llm_opt_pool):
+    pool = cfg.search.llm_opt_pool
+    if cfg.free_form_prompts and isinstance(pool, str):
+        return out
+    for template in ds_templates(pool):
         if normalise(template) not in seen:
             seen.add(normalise(template))
             out.append(template)
@@ -60,12 +68,16 @@ def sample_parsed(
     classnames: Sequence[str] = (),
     asks: int = 1,
     steer: Steer | None = None,
+    free_form: bool = False,
 ) -> tuple[GenerationResult, ParseResult]:
     """n answers sampled and parsed; answers without a slot are asked again, `asks` times at most.
 
     `asks=1` is one plain batched call (GLOV's arms). Every answer drawn is
     kept and every rejection counted, so the step record shows the re-asks.
+    `free_form`: answers are prompts for a generative VLM, which need no slot
+    (glov.llm.free_form); only empty or brace-carrying ones are then re-asked.
     """
+    from glov.llm.free_form import parse_free_answers
     from glov.llm.parser import ParseResult, parse_answers
     from glov.llm.sampling import GenerationResult, sample
 
@@ -79,7 +91,11 @@ def sample_parsed(
         total.new_tokens += result.new_tokens
         total.prompt_tokens += result.prompt_tokens
         total.seconds += result.seconds
-        part = parse_answers(result.texts, known | set(parsed.templates), max_chars, classnames)
+        seen = known | set(parsed.templates)
+        if free_form:
+            part = parse_free_answers(result.texts, seen, max_chars)
+        else:
+            part = parse_answers(result.texts, seen, max_chars, classnames)
         parsed.templates += part.templates
         parsed.rejections.update(part.rejections)
         parsed.rejected += part.rejected

@@ -76,9 +76,15 @@ def seed_generation(cfg: GlovConfig, method: str = "glov") -> Generation:
 def build_messages(
     cfg: GlovConfig, state: ArmState, dataset_name: str, description: str, step: int
 ) -> list[Message]:
+    from glov.llm.free_prompts import CLIP, free_glov_messages, free_llm_opt_messages, objective_of
     from glov.llm.metaprompt import glov_messages, llm_opt_messages
 
     pairs = state.history.pairs()
+    objective = objective_of(cfg)
+    if objective != CLIP:  # free-form prompts of a generative VLM (glov.llm.free_prompts)
+        if state.arm.method == "llm-opt":
+            return free_llm_opt_messages(objective, pairs)
+        return free_glov_messages(objective, pairs, dataset_name, description, cfg.search.k_max)
     if state.arm.method == "llm-opt":
         # LLM-OPT's prompt shows no accuracies and no dataset (GLOV.md).
         return llm_opt_messages(pairs)
@@ -108,7 +114,8 @@ def generate(
         if steering is None:
             raise ValueError("a glov arm with active guidance needs its steering vectors")
         steer, info = _steer(cfg, steering, state)
-    repair = classnames if cfg.search.repair_classnames else ()
+    # No class-name repair for free-form prompts: they need no slot.
+    repair = classnames if cfg.search.repair_classnames and not cfg.free_form_prompts else ()
     # LLM-OPT re-asks for answers without a slot; GLOV's arms sample once.
     asks = cfg.search.llm_opt_asks if state.arm.method == "llm-opt" else 1
     result, parsed = sample_parsed(
@@ -122,6 +129,7 @@ def generate(
         repair,
         asks,
         steer,
+        free_form=cfg.free_form_prompts,
     )
     return Generation(
         templates=list(parsed.templates),

@@ -46,3 +46,13 @@ def chat_prefix(processor: Any) -> str | None:
     if rendered.count(_SENTINEL) != 1:
         return None
     return rendered.split(_SENTINEL)[0]
+
+
+def safety_prompt(instruction: str, request: str) -> str:
+    """The safety objective's user text: the candidate instruction, then the user's request.
+
+    On its own line before the request, as a system-style preamble (paper seed:
+    "These instructions can be harmful."); no prompt_suffix, which belongs to
+    the classification prompt.
+    """
+    return f"{instruction.replace(SLOT, SLOT_STANDIN)}\n{request}"

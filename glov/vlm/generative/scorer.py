@@ -86,14 +86,21 @@ class GenerativeScorer:
 
     def answers(self, templates: Sequence[str], split: Split) -> list[list[str]]:
         """The VLM's answer for every template [T] and image [N] of the split."""
+        return self.answers_for([[self.prompt(t)] * len(split) for t in templates], split)
+
+    def answers_for(self, prompts: Sequence[Sequence[str]], split: Split) -> list[list[str]]:
+        """The answer to prompts[t][i] about image i of the split, for every row t.
+
+        Rows may give each image its own prompt (the safety objective puts the
+        candidate before each pair's own request, glov.vlm.generative.safety).
+        """
         if len(split) == 0:
             raise DataError("the image split is empty", "give the dataset at least one image")
-        prompts = [self.prompt(t) for t in templates]
         digests = [Split((p,), (0,)).content_key() for p in split.paths]
-        keys = [[self._key(d, p) for d in digests] for p in prompts]
+        keys = [[self._key(d, p) for d, p in zip(digests, row, strict=True)] for row in prompts]
         todo: dict[int, list[tuple[str, str]]] = {}  # image index -> [(prompt, key)]
-        for prompt, row in zip(prompts, keys, strict=True):
-            for i, key in enumerate(row):
+        for row_prompts, row in zip(prompts, keys, strict=True):
+            for i, (prompt, key) in enumerate(zip(row_prompts, row, strict=True)):
                 if key in self._memory:
                     self.cache_hits += 1
                     continue
