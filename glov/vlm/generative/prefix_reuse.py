@@ -4,7 +4,9 @@ Every candidate prompt of every step is shown after the same chat prefix (the
 user turn's start and the image), which dominates the sequence: hundreds to
 thousands of image tokens against a few dozen prompt tokens. The prefix is
 prefilled once per image (vision encoder included); each batch of prompts then
-starts from a copy of its KV cache, and greedy decoding runs here.
+starts from a copy of its KV cache, made once into room preallocated for the
+prompts and answers (no per-token re-concatenation of the long prefix), and
+greedy decoding runs here.
 
 Exactness against plain left-padded `generate` over the same (image, prompt)
 pairs: the token sequence of each pair is the same (the prefix's tokens, then
@@ -21,6 +23,7 @@ plain path: their text positions depend on the image grid.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import logging
 from collections import OrderedDict
@@ -94,6 +97,74 @@ def _cache_bytes(cache: Any) -> int:
     return total
 
 
+@functools.cache
+def _growing_layer() -> type:
+    """A dynamic cache layer with preallocated room (the class, built on first use).
+
+    Each decoding step writes its keys and values after the last ones and
+    attends to a view of the filled part, instead of concatenating the whole
+    cache anew every token (a copy of the long image prefix per step). The
+    views hold the values the concatenation would, so attention computes the
+    same numbers.
+    """
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        def __init__(self, keys: torch.Tensor, values: torch.Tensor, room: int) -> None:
+            super().__init__()
+            n, heads, length, dim = keys.shape
+            shape = (n, heads, length + room, dim)
+            self._k = torch.empty(shape, dtype=keys.dtype, device=keys.device)
+            self._v = torch.empty(shape, dtype=values.dtype, device=values.device)
+            self._k[:, :, :length] = keys
+            self._v[:, :, :length] = values
+            self._len = length
+            self.dtype, self.device = keys.dtype, keys.device
+            self.is_initialized = True
+            self.keys, self.values = self._k[:, :, :length], self._v[:, :, :length]
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            end = self._len + key_states.shape[-2]
+            if end > self._k.shape[-2]:  # out of room: grow by concatenation
+                self._k = torch.cat([self._k[:, :, : self._len], key_states], dim=-2)
+                self._v = torch.cat([self._v[:, :, : self._len], value_states], dim=-2)
+            else:
+                self._k[:, :, self._len : end] = key_states
+                self._v[:, :, self._len : end] = value_states
+            self._len = end
+            self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
+            return self.keys, self.values
+
+        def get_seq_length(self) -> int:
+            return self._len
+
+    return GrowingLayer
+
+
+def _batch_cache(cache: Any, n: int, room: int) -> Any:
+    """The batch-1 prefix cache as a batch of `n` with room for `room` tokens; `cache` intact.
+
+    Plain dynamic layers become preallocated ones (_growing_layer); any
+    other layer kind takes a deep copy repeated along the batch.
+    """
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if not layers or any(
+        type(layer) is not DynamicLayer or not layer.is_initialized for layer in layers
+    ):
+        out = copy.deepcopy(cache)
+        out.batch_repeat_interleave(n)
+        return out
+    out = copy.copy(cache)
+    grow = _growing_layer()
+    out.layers = [
+        grow(layer.keys.expand(n, -1, -1, -1), layer.values.expand(n, -1, -1, -1), room)
+        for layer in layers
+    ]
+    return out
+
+
 def _accepts(model: Any, name: str) -> bool:
     return name in inspect.signature(model.forward).parameters
 
@@ -151,8 +222,7 @@ def decode_suffixes(
     ids, mask = ids.to(device), mask.to(device)
     # Positions over real tokens only, as generate derives them from a left-padded mask.
     positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)[:, plen:]
-    cache = copy.deepcopy(prefix.cache)
-    cache.batch_repeat_interleave(n)
+    cache = _batch_cache(prefix.cache, n, width + max_new_tokens)
     extra = {"logits_to_keep": 1} if _accepts(vlm.model, "logits_to_keep") else {}
     eos = torch.tensor(vlm.eos_token_ids, device=device)
     done = torch.zeros(n, dtype=torch.bool, device=device)

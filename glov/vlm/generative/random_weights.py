@@ -2,9 +2,10 @@
 
 Speed does not depend on the weights, and answer identity between decoding
 paths holds for any weights, so a model built from a config (a CLIP vision
-tower, a projector and a Llama or Qwen2 text model) with a real tokenizer
-stands in for a downloaded one. The directory is written with save_pretrained
-and loads like any user's model (AutoModelForImageTextToText + AutoProcessor).
+tower, a projector and a Llama or Qwen2 text model; or LLaVA-OneVision's SigLIP
+tower with anyres grids) with a real tokenizer stands in for a downloaded one.
+The directory is written with save_pretrained and loads like any user's model
+(AutoModelForImageTextToText + AutoProcessor).
 """
 
 from __future__ import annotations
@@ -105,6 +106,111 @@ def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed
         vision_feature_select_strategy="default",
         chat_template=CHAT_TEMPLATE,
         num_additional_image_tokens=1,
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    processor.save_pretrained(target)
+    return target
+
+
+def grid_pinpoints(crop: int, max_side: int = 6) -> list[list[int]]:
+    """LLaVA-OneVision's anyres grids: every (rows x cols) of `crop`-pixel tiles, 1 to 6 each."""
+    sides = [crop * k for k in range(1, max_side + 1)]
+    return [[h, w] for h in sides for w in sides]
+
+
+# LLaVA-OneVision-Qwen2-7B's token geometry (SigLIP so400m/14 at 384 px: 27x27 = 729
+# tokens per crop, anyres_max_9) with narrow, shallow layers so that it runs on a CPU.
+ONEVISION_SHAPE = Shape(
+    text_type="qwen2",
+    hidden=512,
+    layers=6,
+    heads=8,
+    kv_heads=2,
+    intermediate=1408,
+    vision_hidden=384,
+    vision_layers=4,
+    vision_heads=6,
+    vision_intermediate=1536,
+    image_size=384,
+    patch_size=14,
+    context=32768,
+)
+
+
+def save_random_llava_onevision(
+    target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0
+) -> Path:
+    """Write a random-weight LLaVA-OneVision (SigLIP, anyres_max_9 grids) to `target`.
+
+    The grids, the aspect-ratio rule and the feature strategy are the released
+    model's, scaled to `shape.image_size` (its 384 px gives the real image-token
+    counts: 729 per crop plus the unpadded anyres grid and its newline tokens).
+    """
+    from transformers import (
+        LlamaConfig,
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+        Qwen2Config,
+        SiglipVisionConfig,
+    )
+
+    tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
+    image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+    vision = SiglipVisionConfig(
+        hidden_size=shape.vision_hidden,
+        intermediate_size=shape.vision_intermediate,
+        num_hidden_layers=shape.vision_layers,
+        num_attention_heads=shape.vision_heads,
+        image_size=shape.image_size,
+        patch_size=shape.patch_size,
+        vision_use_head=False,
+    )
+    text_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[shape.text_type]
+    text = text_cls(
+        hidden_size=shape.hidden,
+        intermediate_size=shape.intermediate,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=shape.context,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+    pinpoints = grid_pinpoints(shape.image_size)
+    config = LlavaOnevisionConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=image_token_id,
+        # No video token in this tokenizer: point it at the image token, never used.
+        video_token_index=image_token_id,
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+        image_grid_pinpoints=pinpoints,
+        vision_aspect_ratio="anyres_max_9",
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaOnevisionForConditionalGeneration(config).eval()
+    side = {"height": shape.image_size, "width": shape.image_size}
+    half = [0.5, 0.5, 0.5]  # SigLIP's normalisation
+    images = LlavaOnevisionImageProcessor(
+        size=side, image_grid_pinpoints=pinpoints, image_mean=half, image_std=half
+    )
+    processor = LlavaOnevisionProcessor(
+        image_processor=images,
+        tokenizer=tokenizer,
+        # The processor requires one; videos are never shown here.
+        video_processor=LlavaOnevisionVideoProcessor(size=side, image_mean=half, image_std=half),
+        num_image_tokens=image_tokens(shape),
+        vision_feature_select_strategy="full",
+        chat_template=CHAT_TEMPLATE,
+        vision_aspect_ratio="anyres_max_9",
     )
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)

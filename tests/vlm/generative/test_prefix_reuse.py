@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+import copy
 
+import pytest
+from PIL import Image
+
+from glov.config import VLMConfig
 from glov.data import Split, load_image
+from glov.vlm.generative.loading import load_vlm
 from glov.vlm.generative.plain import generate_plain
-from glov.vlm.generative.prefix_reuse import PrefixStore, generate_with_prefix
-from glov.vlm.generative.prompts import chat_text
+from glov.vlm.generative.prefix_reuse import (
+    PrefixStore,
+    generate_with_prefix,
+    supports_prefix_reuse,
+)
+from glov.vlm.generative.prompts import chat_prefix, chat_text, instruction
+from glov.vlm.generative.random_weights import Shape, save_random_llava_onevision
 from tests.vlm.generative.helpers import PROMPTS
 
 
@@ -74,3 +84,43 @@ def test_a_prefix_store_over_budget_drops_the_least_recently_used(make_generativ
     for key, image in zip("abc", images, strict=False):
         generate_with_prefix(scorer.vlm, image, chats, scorer.prefix_text, key, small, 4, 2)
     assert small.get("a") is None and small.get("c") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_onevision(tmp_path_factory, smollm2):
+    """A tiny random-weight LLaVA-OneVision: 28-px crops of 4x4 patches, anyres_max_9 grids."""
+    tokenizer = copy.deepcopy(smollm2.tokenizer)
+    shape = Shape(text_type="qwen2", image_size=28, patch_size=7)
+    model_dir = save_random_llava_onevision(
+        tmp_path_factory.mktemp("tiny-onevision") / "model", tokenizer, shape
+    )
+    cfg = VLMConfig(kind="generative", model=str(model_dir), device="cpu", dtype="float32")
+    return load_vlm(model_dir, cfg)
+
+
+def test_llava_onevision_anyres_images_match_plain_generate(tiny_onevision):
+    vlm = tiny_onevision
+    assert type(vlm.model).__name__ == "LlavaOnevisionForConditionalGeneration"
+    assert supports_prefix_reuse(vlm.model)
+    prefix_text = chat_prefix(vlm.processor)
+    chats = [chat_text(vlm.processor, instruction(p, "")) for p in PROMPTS]
+    # Square, landscape, portrait: different anyres grids, unpadding and newline counts.
+    sizes = [(60, 60), (40, 30), (20, 50), (100, 40)]
+    images = [Image.new("RGB", s, (60 * i, 200 - 40 * i, 90)) for i, s in enumerate(sizes)]
+    store = PrefixStore(2**30)
+    image_token = vlm.model.config.image_token_id
+    for i, image in enumerate(images):
+        plain = generate_plain(vlm, [image] * len(chats), chats, 12, 3)
+        reused = generate_with_prefix(vlm, image, chats, prefix_text, f"ov{i}", store, 12, 3)
+        assert reused == plain
+        assert len({tuple(a) for a in plain}) > 1 and max(len(a) for a in plain) > 3
+    tokens = [store.get(f"ov{i}").ids.count(image_token) for i in range(len(images))]
+    # 60x60 -> 84x84 grid: base crop (16) + 12x12 unpadded + 12 newline tokens.
+    assert tokens[0] == 16 + 144 + 12 and len(set(tokens)) == len(tokens)
+    # Plain generate over images of different sizes in one batch (patches padded) agrees too.
+    mixed = generate_plain(
+        vlm, [images[1], images[2]] * 2, [c for c in chats[:2] for _ in "ab"], 8, 4
+    )
+    first = generate_with_prefix(vlm, images[1], chats[:2], prefix_text, "m1", store, 8, 2)
+    second = generate_with_prefix(vlm, images[2], chats[:2], prefix_text, "m2", store, 8, 2)
+    assert mixed[0::2] == first and mixed[1::2] == second
