@@ -32,9 +32,12 @@ build-vlm: setup
 	OMP_NUM_THREADS=2 $(PY) -m cli.main build-vlm --config $(PROFILE) $(ARGS)
 
 # One OpenMP thread per process: test processes and servers share 2 cores, and
-# oversubscribed OpenMP threads spin (measured: up to 15x slower).
+# oversubscribed OpenMP threads spin (measured: up to 15x slower). Tests are
+# single-threaded, so TEST_WORKERS pytest-xdist workers (one per core here)
+# run test files side by side; the slowest are listed at the end.
+TEST_WORKERS ?= 2
 test: setup
-	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q --timeout=900
+	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q --timeout=900 -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lint: setup
 	$(VENV)/bin/ruff check .
