@@ -111,7 +111,12 @@ def final_evaluation(
         return counts[key] / len(test) if key in counts else None
 
     arms = {}
+    seed_fitness = None
     for name, (records, state) in _arm_states(cfg, run).items():
+        # Every arm scores the seed first at step 0: the fitness each arm must beat.
+        seed = records[0]["scored"][0] if records[0]["scored"] else None
+        if seed_fitness is None and seed and seed["template"] == cfg.search.seed_template:
+            seed_fitness = seed["fitness"]
         arm = state.arm
         top = state.history.top(cfg.eval.top_n)
         arms[name] = {
@@ -140,6 +145,7 @@ def final_evaluation(
         "baselines": {
             "s_temp": {
                 "template": cfg.search.seed_template,
+                "fitness": seed_fitness,
                 "test": acc(S_TEMP),
             },
             "ds_temp": {

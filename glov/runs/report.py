@@ -130,7 +130,11 @@ def render_markdown(report: dict) -> str:
         "|---|---|---|---|---|",
     ]
     b = report["baselines"]
-    lines.append(f"| S-TEMP | `{b['s_temp']['template']}` | - | {_pct(b['s_temp']['test'])} | - |")
+    s_temp = b["s_temp"]  # "fitness" is absent in reports written before it was kept
+    lines.append(
+        f"| S-TEMP | `{s_temp['template']}` | {_pct(s_temp.get('fitness'))} | "
+        f"{_pct(s_temp['test'])} | - |"
+    )
     if b["ds_temp"].get("note"):  # not evaluated (a generative VLM)
         lines.append(f"| DS-TEMP | {b['ds_temp']['note']} | - | - | - |")
     else:

@@ -45,6 +45,10 @@ def test_search_with_the_trained_vlm_beats_the_seed_template(
     # GLOV's own proposals, not a starting pool (LLM-OPT starts from CLIP's 80).
     best = report["arms"]["glov-alpha1"]["best_fitness"]
     assert best > seed["fitness"], report["arms"]["glov-alpha1"]["top_templates"]
+    # The report puts the seed's fitness beside the arms' (what they had to beat).
+    assert report["baselines"]["s_temp"]["fitness"] == seed["fitness"]
+    s_temp_row = f"| S-TEMP | `{cfg.search.seed_template}` | {100 * seed['fitness']:.1f} |"
+    assert s_temp_row in run.store.read_text("report.md")
     # The report says which weights scored the run and how they were trained.
     assert not report["random_vlm_weights"] and report["note"] is None
     assert "trained here" in report["vlm"]["weights"]
