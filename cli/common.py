@@ -50,6 +50,11 @@ def run_target(args: argparse.Namespace, cfg: GlovConfig) -> tuple[str, str]:
     return cfg.store.uri, default_run_id(cfg.run.name)
 
 
+def _pct(x: float | None) -> str:
+    # None: not evaluated for this VLM or objective (the report says why).
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
 def print_summary(report: dict, run: RunDir) -> None:
     """The baselines, each arm's fitness and test accuracy, and where the report is."""
     print()
@@ -57,14 +62,20 @@ def print_summary(report: dict, run: RunDir) -> None:
         print(f"NOTE: {report['note']}")
     b = report["baselines"]
     print(
-        f"S-TEMP test accuracy: {100 * b['s_temp']['test']:.1f}%  "
-        f"DS-TEMP: {100 * b['ds_temp']['test']:.1f}%"
+        f"S-TEMP fitness: {_pct(b['s_temp'].get('fitness'))}  test: {_pct(b['s_temp']['test'])}"
+        f"  DS-TEMP test: {_pct(b['ds_temp']['test'])}"
     )
     for name, arm in report["arms"].items():
         print(
-            f"{name:>18} ({arm['steps']} steps): fitness {100 * arm['best_fitness']:.1f}%  "
-            f"test best {100 * arm['test_best']:.1f}%  top-n {100 * arm['test_top_n']:.1f}%  "
+            f"{name:>18} ({arm['steps']} steps): fitness {_pct(arm['best_fitness'])}  "
+            f"test best {_pct(arm['test_best'])}  top-n {_pct(arm['test_top_n'])}  "
             f"best: {arm['best_template']!r}"
+        )
+    for key, e in (report.get("safety") or {}).get("evaluated", {}).items():
+        asr = ", ".join(f"{s} {_pct(v.get('asr'))}" for s, v in e["subsets"].items() if "asr" in v)
+        print(
+            f"{key:>18} ASR {asr}; all unsafe {_pct(e['asr'])}; over-refusal "
+            f"{_pct(e['over_refusal'])}"
         )
     path = run.store.local_path("report.md")
     print(f"Report: {path if path is not None else run.uri + '/report.md'}")
