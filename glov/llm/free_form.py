@@ -18,11 +18,8 @@ import re
 from collections.abc import Iterable
 
 from glov.llm.parser import (
-    _NUMBERING,
     _PLACEHOLDER,
     _QUOTED,
-    _QUOTES,
-    _TRAILING_SCORE,
     DUPLICATE,
     EMPTY,
     FORMAT_FIELD,
@@ -30,6 +27,7 @@ from glov.llm.parser import (
     TOO_LONG,
     ParseResult,
     Rejected,
+    strip_decoration,
 )
 from glov.templates import SLOT, TemplateError, normalise, validate_prompt
 
@@ -57,16 +55,7 @@ _MIN_QUOTED_WORDS = 3
 
 
 def _strip(line: str) -> str:
-    prev = None
-    while prev != line:
-        prev = line
-        line = line.strip().strip("*_").strip()
-        line = _NUMBERING.sub("", line)
-        line = _LABEL.sub("", line)
-        line = _ECHO.sub("", line)
-        line = _TRAILING_SCORE.sub("", line)
-        line = line.strip().strip(_QUOTES).strip()
-    return line
+    return strip_decoration(line, _LABEL, _ECHO)
 
 
 def _unwrap(line: str) -> str:

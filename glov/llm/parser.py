@@ -76,15 +76,21 @@ def _map_placeholders(line: str) -> str:
     return _PLACEHOLDER.sub(SLOT, line)
 
 
-def _strip_decoration(line: str) -> str:
-    """Remove list markers, labels, an echoed accuracy and wrapping quotes/markdown."""
+def strip_decoration(
+    line: str, label: re.Pattern[str] = _LABEL, echo: re.Pattern[str] = _ACCURACY
+) -> str:
+    """Remove list markers, a `label`, an `echo`ed score and wrapping quotes/markdown.
+
+    glov.llm.free_form passes its own label and echo patterns (free prompts have
+    other labels, and words a template pattern would cut).
+    """
     prev = None
     while prev != line:
         prev = line
         line = line.strip().strip("*_").strip()
         line = _NUMBERING.sub("", line)
-        line = _LABEL.sub("", line)
-        line = _ACCURACY.sub("", line)
+        line = label.sub("", line)
+        line = echo.sub("", line)
         line = _TRAILING_SCORE.sub("", line)
         line = line.strip().strip(_QUOTES).strip()
     return line
@@ -156,7 +162,7 @@ def _parse(text: str, max_chars: int, names: re.Pattern[str] | None) -> tuple[st
         if line is None:
             raise Rejected(NO_PLACEHOLDER, lines[0][:80])
         repaired = True
-    template = " ".join(_strip_decoration(_cut_chatter(_strip_decoration(line))).split())
+    template = " ".join(strip_decoration(_cut_chatter(strip_decoration(line))).split())
     if len(template) > max_chars:
         raise Rejected(TOO_LONG, f"{len(template)} > {max_chars} characters")
     if SLOT not in template:

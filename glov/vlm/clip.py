@@ -27,6 +27,7 @@ from glov.digests import sha256_file
 from glov.errors import DataError, ModelError
 from glov.templates import TemplateError, fill_all
 from glov.vlm.checkpoints import load_checkpoint
+from glov.vlm.device import pick_device
 from glov.vlm.feature_cache import FeatureCache
 from glov.vlm.shared_features import StoreFeatureCache, TieredFeatureCache
 from glov.vlm.towers import localise_text_tower, portable_config, trim_padding
@@ -87,22 +88,6 @@ def _check_model_config(path: Path) -> None:
             f"model config {path} lacks {', '.join(missing)}",
             "write an open_clip model config (embed_dim, vision_cfg, text_cfg)",
         )
-
-
-def pick_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise ModelError(
-            f"vlm.device {spec!r} is not a device", "use auto, cpu or cuda[:N]"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(
-            f"vlm.device {spec!r} but no CUDA GPU is visible", "use vlm.device=auto or cpu"
-        )
-    return device
 
 
 def _looks_like_path(pretrained: str) -> bool:

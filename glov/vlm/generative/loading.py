@@ -15,6 +15,7 @@ import torch
 
 from glov.config import VLMConfig
 from glov.errors import ModelError
+from glov.vlm.device import pick_device
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -37,22 +38,6 @@ class LoadedVLM:
         text = self.model.config.get_text_config()
         value = getattr(text, "max_position_embeddings", None)
         return int(value) if value else None
-
-
-def pick_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise ModelError(
-            f"vlm.device {spec!r} is not a device", "use auto, cpu or cuda[:N]"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(
-            f"vlm.device {spec!r} but no CUDA GPU is visible", "use vlm.device=auto or cpu"
-        )
-    return device
 
 
 def pick_dtype(spec: str, device: torch.device) -> torch.dtype:

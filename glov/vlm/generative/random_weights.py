@@ -51,16 +51,33 @@ def image_tokens(shape: Shape) -> int:
     return (shape.image_size // shape.patch_size) ** 2
 
 
+def _text_config(shape: Shape, tokenizer: Any) -> Any:
+    """The language model's config: `shape`'s sizes, the tokenizer's vocabulary and specials."""
+    from transformers import LlamaConfig, Qwen2Config
+
+    text_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[shape.text_type]
+    return text_cls(
+        hidden_size=shape.hidden,
+        intermediate_size=shape.intermediate,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=shape.context,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+
+
 def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0) -> Path:
     """Write a random-weight LLaVA model with `tokenizer` (given an image token) to `target`."""
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
-        LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
-        Qwen2Config,
     )
 
     tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
@@ -73,19 +90,7 @@ def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed
         patch_size=shape.patch_size,
         projection_dim=shape.vision_hidden,
     )
-    text_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[shape.text_type]
-    text = text_cls(
-        hidden_size=shape.hidden,
-        intermediate_size=shape.intermediate,
-        num_hidden_layers=shape.layers,
-        num_attention_heads=shape.heads,
-        num_key_value_heads=shape.kv_heads,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=shape.context,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    text = _text_config(shape, tokenizer)
     config = LlavaConfig(
         vision_config=vision,
         text_config=text,
@@ -148,13 +153,11 @@ def save_random_llava_onevision(
     counts: 729 per crop plus the unpadded anyres grid and its newline tokens).
     """
     from transformers import (
-        LlamaConfig,
         LlavaOnevisionConfig,
         LlavaOnevisionForConditionalGeneration,
         LlavaOnevisionImageProcessor,
         LlavaOnevisionProcessor,
         LlavaOnevisionVideoProcessor,
-        Qwen2Config,
         SiglipVisionConfig,
     )
 
@@ -169,19 +172,7 @@ def save_random_llava_onevision(
         patch_size=shape.patch_size,
         vision_use_head=False,
     )
-    text_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[shape.text_type]
-    text = text_cls(
-        hidden_size=shape.hidden,
-        intermediate_size=shape.intermediate,
-        num_hidden_layers=shape.layers,
-        num_attention_heads=shape.heads,
-        num_key_value_heads=shape.kv_heads,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=shape.context,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-    )
+    text = _text_config(shape, tokenizer)
     pinpoints = grid_pinpoints(shape.image_size)
     config = LlavaOnevisionConfig(
         vision_config=vision,
