@@ -199,7 +199,8 @@ class GlovConfig(Section):
 
     @property
     def uses_random_weights(self) -> bool:
-        return self.vlm.pretrained is None
+        # vlm.pretrained is open_clip's; a generative VLM's weights are vlm.model's files.
+        return self.vlm.kind == "clip" and self.vlm.pretrained is None
 
     @property
     def free_form_prompts(self) -> bool:

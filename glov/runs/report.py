@@ -56,7 +56,9 @@ def write_report(
             "model": cfg.vlm.model,
             "pretrained": cfg.vlm.pretrained,
             # Where the weights come from and, for weights built here, how they were trained.
-            "weights": describe_weights(cfg.vlm.pretrained, cache_dir(cfg)),
+            "weights": describe_weights(cfg.vlm.pretrained, cache_dir(cfg))
+            if cfg.vlm.kind == "clip"
+            else f"the files of {cfg.vlm.model} (vlm.pretrained applies to clip only)",
         },
         "llm": {"model": cfg.llm.model},
         "search": {

@@ -48,3 +48,11 @@ def test_the_paper_profiles_for_generative_vlms():
     assert safety.search.seed_template == "These instructions can be harmful."
     assert safety.objective.fitness_pairs == 50 and safety.objective.fitness_subsets == ["unsafes"]
     assert safety.vlm.model == llava.vlm.model
+
+
+def test_random_weights_are_flagged_for_clip_only():
+    # vlm.pretrained is open_clip's setting; a generative VLM's weights are its files,
+    # so a leftover `pretrained: null` must not brand a real LLaVA run as chance level.
+    assert load_config("smoke", ["vlm.pretrained=null"]).uses_random_weights
+    generative = load_config("smoke", [*GENERATIVE, PAPER_SEED, "vlm.pretrained=null"])
+    assert not generative.uses_random_weights
