@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= smoke
 ARGS ?=
 
-.PHONY: setup run build-vlm test lint bench bench-quality clean-runs
+.PHONY: setup run build-vlm test lint bench bench-quality gpu-bench-prep clean-runs
 
 # The stamp makes `make` re-sync only when the lockfile or pyproject changes.
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -46,6 +46,16 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench.run --out bench/results.json
+
+# For the GPU bench on a lent device machine (README, "GPU bench"): SmolLM2's
+# tokenizer and the wheels its Python lacks (pydantic, for glov.config), both
+# carried with the run; the device has torch and transformers of its own.
+GPU_WHEELS := pydantic==2.14.3 pydantic-core==2.50.4 annotated-types==0.8.0 typing-inspection==0.4.5
+gpu-bench-prep: setup
+	$(PY) -m bench.bench_gpu --save-tokenizer .cache/gpu-bench/tokenizer
+	python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl $(GPU_WHEELS)
 
 # The paper's table in miniature (bench/quality.{json,md,png}): S-TEMP, DS-TEMP,
 # LLM-OPT, GLOV without and with guidance over 3 seeds; about an hour on 2 CPU
