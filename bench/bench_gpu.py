@@ -227,69 +227,20 @@ def _params(model: Any) -> int:
 
 def build_onevision(tokenizer: Any, scale: Scale, device: torch.device) -> Any:
     """A LoadedVLM: random LLaVA-OneVision of `scale.vlm`'s shape, as random_weights builds it."""
-    from transformers import (
-        GenerationConfig,
-        LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
-        LlavaOnevisionImageProcessor,
-        LlavaOnevisionProcessor,
-        LlavaOnevisionVideoProcessor,
-        SiglipVisionConfig,
-    )
+    from transformers import GenerationConfig, LlavaOnevisionForConditionalGeneration
 
     from glov.vlm.generative.loading import LoadedVLM
-    from glov.vlm.generative.random_weights import (
-        CHAT_TEMPLATE,
-        IMAGE_TOKEN,
-        Shape,
-        _text_config,
-        grid_pinpoints,
-        image_tokens,
-    )
+    from glov.vlm.generative.random_weights import Shape, onevision_parts
 
     shape = Shape(**scale.vlm)
     tokenizer = copy.deepcopy(tokenizer)
-    tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
-    vision = SiglipVisionConfig(
-        hidden_size=shape.vision_hidden,
-        intermediate_size=shape.vision_intermediate,
-        num_hidden_layers=shape.vision_layers,
-        num_attention_heads=shape.vision_heads,
-        image_size=shape.image_size,
-        patch_size=shape.patch_size,
-        vision_use_head=False,
-    )
-    text = _text_config(shape, tokenizer)
-    text.vocab_size = _vocab(scale.vlm_vocab, tokenizer)
-    pinpoints = grid_pinpoints(shape.image_size)
-    config = LlavaOnevisionConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=image_token_id,
-        video_token_index=image_token_id,
-        vision_feature_select_strategy="full",
-        vision_feature_layer=-1,
-        image_grid_pinpoints=pinpoints,
-        vision_aspect_ratio="anyres_max_9",
-    )
+    config, processor = onevision_parts(tokenizer, shape)  # adds the image token
+    # The real model's embedding rows (every id, the image token's too, below them).
+    config.text_config.vocab_size = _vocab(scale.vlm_vocab, tokenizer)
     model = _build(LlavaOnevisionForConditionalGeneration, config, device, scale.dtype, 0)
-    side = {"height": shape.image_size, "width": shape.image_size}
-    half = [0.5, 0.5, 0.5]
-    processor = LlavaOnevisionProcessor(
-        image_processor=LlavaOnevisionImageProcessor(
-            size=side, image_grid_pinpoints=pinpoints, image_mean=half, image_std=half
-        ),
-        tokenizer=tokenizer,
-        video_processor=LlavaOnevisionVideoProcessor(size=side, image_mean=half, image_std=half),
-        num_image_tokens=image_tokens(shape),
-        vision_feature_select_strategy="full",
-        chat_template=CHAT_TEMPLATE,
-        vision_aspect_ratio="anyres_max_9",
-    )
     eos = [int(tokenizer.eos_token_id)]
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id

@@ -143,10 +143,8 @@ ONEVISION_SHAPE = Shape(
 )
 
 
-def save_random_llava_onevision(
-    target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0
-) -> Path:
-    """Write a random-weight LLaVA-OneVision (SigLIP, anyres_max_9 grids) to `target`.
+def onevision_parts(tokenizer: Any, shape: Shape) -> tuple[Any, Any]:
+    """(config, processor) of a LLaVA-OneVision of `shape`; `tokenizer` gains the image token.
 
     The grids, the aspect-ratio rule and the feature strategy are the released
     model's, scaled to `shape.image_size` (its 384 px gives the real image-token
@@ -154,7 +152,6 @@ def save_random_llava_onevision(
     """
     from transformers import (
         LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
         LlavaOnevisionImageProcessor,
         LlavaOnevisionProcessor,
         LlavaOnevisionVideoProcessor,
@@ -185,9 +182,6 @@ def save_random_llava_onevision(
         image_grid_pinpoints=pinpoints,
         vision_aspect_ratio="anyres_max_9",
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlavaOnevisionForConditionalGeneration(config).eval()
     side = {"height": shape.image_size, "width": shape.image_size}
     half = [0.5, 0.5, 0.5]  # SigLIP's normalisation
     images = LlavaOnevisionImageProcessor(
@@ -203,6 +197,19 @@ def save_random_llava_onevision(
         chat_template=CHAT_TEMPLATE,
         vision_aspect_ratio="anyres_max_9",
     )
+    return config, processor
+
+
+def save_random_llava_onevision(
+    target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0
+) -> Path:
+    """Write a random-weight LLaVA-OneVision (SigLIP, anyres_max_9 grids) to `target`."""
+    from transformers import LlavaOnevisionForConditionalGeneration
+
+    config, processor = onevision_parts(tokenizer, shape)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaOnevisionForConditionalGeneration(config).eval()
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
     processor.save_pretrained(target)
