@@ -1,0 +1,1 @@
+"""The GPU bench (bench/bench_gpu.py) in parts: scales, measuring, models, the two sections."""
