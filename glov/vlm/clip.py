@@ -29,6 +29,7 @@ from glov.templates import TemplateError, fill_all
 from glov.vlm.checkpoints import load_checkpoint
 from glov.vlm.device import pick_device
 from glov.vlm.feature_cache import FeatureCache
+from glov.vlm.labels import as_list, checked_labels
 from glov.vlm.shared_features import StoreFeatureCache, TieredFeatureCache
 from glov.vlm.towers import localise_text_tower, portable_config, trim_padding
 from glov.vlm.training import built_checkpoint, is_build_uri
@@ -294,20 +295,10 @@ class ClipScorer:
         self, templates: str | Sequence[str], classnames: list[str]
     ) -> torch.Tensor:
         """Per class: mean of the normalised embeddings over templates, renormalised [C, D]."""
-        templates = _as_list(templates)
+        templates = as_list(templates)
         return F.normalize(self._per_template(templates, classnames).mean(dim=0), dim=-1)
 
     # -- accuracy ----------------------------------------------------------------------
-
-    def _labels(self, split: Split, n_classes: int) -> torch.Tensor:
-        labels = torch.tensor(split.labels, dtype=torch.long, device=self.device)
-        if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
-            raise DataError(
-                f"split labels range over {int(labels.min())}..{int(labels.max())} "
-                f"but only {n_classes} class names were given",
-                "pass every class name of the dataset, in label order",
-            )
-        return labels
 
     def predictions(
         self, templates: str | Sequence[str], split: Split, classnames: list[str]
@@ -319,7 +310,7 @@ class ClipScorer:
     def ensemble_accuracy(
         self, templates: str | Sequence[str], split: Split, classnames: list[str]
     ) -> float:
-        labels = self._labels(split, len(classnames))
+        labels = checked_labels(split, len(classnames), self.device)
         preds = self.predictions(templates, split, classnames).to(self.device)
         return float((preds == labels).float().mean())
 
@@ -331,10 +322,10 @@ class ClipScorer:
         self, templates: Sequence[str], split: Split, classnames: list[str]
     ) -> list[float]:
         """Accuracy of each template alone; all prompts share text-encoder passes."""
-        templates = _as_list(templates)
+        templates = as_list(templates)
         if not templates:
             return []
-        labels = self._labels(split, len(classnames))
+        labels = checked_labels(split, len(classnames), self.device)
         feats = self.image_features(split)
         per_template = self._per_template(templates, classnames)  # [T, C, D]
         result = []
@@ -342,9 +333,3 @@ class ClipScorer:
             preds = (feats @ weights.T).argmax(dim=-1)
             result.append(float((preds == labels).float().mean()))
         return result
-
-
-def _as_list(templates: str | Sequence[str]) -> list[str]:
-    if isinstance(templates, str):
-        return [templates]
-    return list(templates)

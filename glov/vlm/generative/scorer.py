@@ -39,6 +39,7 @@ from glov.vlm.generative.prefix_reuse import (
 from glov.vlm.generative.prompts import chat_prefix, chat_text, instruction
 from glov.vlm.generative.readout import SentenceReadout
 from glov.vlm.generative.source import local_model_dir, model_digest
+from glov.vlm.labels import as_list, checked_labels
 
 log = logging.getLogger(__name__)
 
@@ -189,26 +190,14 @@ class GenerativeScorer:
             self._image_tokens = max(0, int(with_image["input_ids"].shape[1]) - len(plain))
         return self._image_tokens
 
-    def _labels(self, split: Split, n_classes: int) -> torch.Tensor:
-        if not n_classes:
-            raise DataError("no class names given", "give the dataset's class names")
-        labels = torch.tensor(split.labels, dtype=torch.long)
-        if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
-            raise DataError(
-                f"split labels range over {int(labels.min())}..{int(labels.max())} "
-                f"but only {n_classes} class names were given",
-                "pass every class name of the dataset, in label order",
-            )
-        return labels
-
     def accuracies(
         self, templates: Sequence[str], split: Split, classnames: list[str]
     ) -> list[float]:
         """Accuracy of each template alone: its answers read out as classes."""
-        templates = _as_list(templates)
+        templates = as_list(templates)
         if not templates:
             return []
-        labels = self._labels(split, len(classnames))
+        labels = checked_labels(split, len(classnames))
         result = []
         for row in self.answers(templates, split):
             preds = torch.tensor(self.readout.classify(row, classnames))
@@ -222,10 +211,10 @@ class GenerativeScorer:
         self, templates: str | Sequence[str], split: Split, classnames: list[str]
     ) -> float:
         """Accuracy of the templates' ensemble: per image, the mean answer embedding."""
-        templates = _as_list(templates)
+        templates = as_list(templates)
         if not templates:
             raise DataError("no templates given", "give at least one prompt")
-        labels = self._labels(split, len(classnames))
+        labels = checked_labels(split, len(classnames))
         rows = self.answers(templates, split)
         mean = torch.stack([self.readout.embed(row) for row in rows]).mean(dim=0)
         sims = F.normalize(mean, dim=-1) @ self.readout.embed(classnames).T
@@ -235,9 +224,3 @@ class GenerativeScorer:
 def _accuracy(preds: torch.Tensor, labels: torch.Tensor) -> float:
     # Correct / images in float64: sharded evaluation recovers the exact count from it.
     return int((preds == labels).sum()) / len(labels)
-
-
-def _as_list(templates: str | Sequence[str]) -> list[str]:
-    if isinstance(templates, str):
-        return [templates]
-    return list(templates)
