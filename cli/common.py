@@ -6,6 +6,7 @@ import argparse
 
 from glov.config import GlovConfig, load_config, profile_names
 from glov.errors import GlovError
+from glov.runs.percent import percent
 from glov.runs.rundir import RunDir, default_run_id
 
 
@@ -50,9 +51,9 @@ def run_target(args: argparse.Namespace, cfg: GlovConfig) -> tuple[str, str]:
     return cfg.store.uri, default_run_id(cfg.run.name)
 
 
-def _pct(x: float | None) -> str:
-    # None: not evaluated for this VLM or objective (the report says why).
-    return "-" if x is None else f"{100 * x:.1f}%"
+def pct(x: float | None) -> str:
+    """A fraction as the CLI prints it: 0.854 -> "85.4%", None -> "-"."""
+    return percent(x, "%")
 
 
 def print_summary(report: dict, run: RunDir) -> None:
@@ -62,20 +63,20 @@ def print_summary(report: dict, run: RunDir) -> None:
         print(f"NOTE: {report['note']}")
     b = report["baselines"]
     print(
-        f"S-TEMP fitness: {_pct(b['s_temp'].get('fitness'))}  test: {_pct(b['s_temp']['test'])}"
-        f"  DS-TEMP test: {_pct(b['ds_temp']['test'])}"
+        f"S-TEMP fitness: {pct(b['s_temp'].get('fitness'))}  test: {pct(b['s_temp']['test'])}"
+        f"  DS-TEMP test: {pct(b['ds_temp']['test'])}"
     )
     for name, arm in report["arms"].items():
         print(
-            f"{name:>18} ({arm['steps']} steps): fitness {_pct(arm['best_fitness'])}  "
-            f"test best {_pct(arm['test_best'])}  top-n {_pct(arm['test_top_n'])}  "
+            f"{name:>18} ({arm['steps']} steps): fitness {pct(arm['best_fitness'])}  "
+            f"test best {pct(arm['test_best'])}  top-n {pct(arm['test_top_n'])}  "
             f"best: {arm['best_template']!r}"
         )
     for key, e in (report.get("safety") or {}).get("evaluated", {}).items():
-        asr = ", ".join(f"{s} {_pct(v.get('asr'))}" for s, v in e["subsets"].items() if "asr" in v)
+        asr = ", ".join(f"{s} {pct(v.get('asr'))}" for s, v in e["subsets"].items() if "asr" in v)
         print(
-            f"{key:>18} ASR {asr}; all unsafe {_pct(e['asr'])}; over-refusal "
-            f"{_pct(e['over_refusal'])}"
+            f"{key:>18} ASR {asr}; all unsafe {pct(e['asr'])}; over-refusal "
+            f"{pct(e['over_refusal'])}"
         )
     path = run.store.local_path("report.md")
     print(f"Report: {path if path is not None else run.uri + '/report.md'}")

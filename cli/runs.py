@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.common import split_run_dir
+from cli.common import pct, split_run_dir
 from glov.config import StoreConfig
 from glov.runs.catalog import RunSummary, run_ids, summarize
 from glov.runs.rundir import RunDir
@@ -46,10 +46,6 @@ def _open(run_dir: str) -> RunDir:
     return RunDir.existing(*split_run_dir(run_dir))
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
 def _steps(s: RunSummary) -> str:
     done = sorted({max(a.steps_done, 0) for a in s.arms})
     span = str(done[0]) if len(done) == 1 else f"{done[0]}-{done[-1]}"
@@ -65,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for run_id in ids:
         s = summarize(RunDir.existing(args.root, run_id))
         best = s.best.best_fitness if s.best else None
-        print(f"{run_id:<36} {s.profile:<12} {s.state:<11} {_steps(s):>9} {_pct(best):>12}")
+        print(f"{run_id:<36} {s.profile:<12} {s.state:<11} {_steps(s):>9} {pct(best):>12}")
     return 0
 
 
@@ -75,17 +71,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     for a in s.arms:
         done = max(a.steps_done, 0)
         print(
-            f"  {a.name:>18}: step {done}/{s.steps_target}  best fitness {_pct(a.best_fitness)}"
+            f"  {a.name:>18}: step {done}/{s.steps_target}  best fitness {pct(a.best_fitness)}"
             f"  guided steps {a.guided_steps}  best: {a.best_template!r}"
         )
     if len({a.steps_done for a in s.arms}) > 1:
         print("  note: the arms finished different numbers of steps")
     if s.report is not None:
         b = s.report["baselines"]
-        print(f"  test: S-TEMP {_pct(b['s_temp']['test'])}  DS-TEMP {_pct(b['ds_temp']['test'])}")
+        print(f"  test: S-TEMP {pct(b['s_temp']['test'])}  DS-TEMP {pct(b['ds_temp']['test'])}")
         for name, arm in s.report["arms"].items():
             print(
-                f"  {name:>18}: test best {_pct(arm['test_best'])}  top-n {_pct(arm['test_top_n'])}"
+                f"  {name:>18}: test best {pct(arm['test_best'])}  top-n {pct(arm['test_top_n'])}"
             )
     return 0
 
@@ -101,8 +97,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for method, name in sorted(r["selected"].items()):
             arm = r["arms"][name]
             print(
-                f"{s.run_id:<36} {method:<13} {name:<18} {_pct(arm['test_best']):>9} "
-                f"{_pct(arm['test_top_n']):>7} {_pct(r['baselines']['s_temp']['test']):>7}"
+                f"{s.run_id:<36} {method:<13} {name:<18} {pct(arm['test_best']):>9} "
+                f"{pct(arm['test_top_n']):>7} {pct(r['baselines']['s_temp']['test']):>7}"
             )
     return 0
 

@@ -10,6 +10,7 @@ from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.runs.evaluation import final_evaluation
 from glov.runs.inputs import cache_dir
+from glov.runs.percent import percent
 from glov.runs.rundir import RunDir
 from glov.runs.safety_report import safety_dataset_line, safety_final, safety_markdown
 from glov.vlm.scorer import Scorer
@@ -88,10 +89,6 @@ def _weights(vlm: dict) -> str:
     return vlm.get("weights") or vlm["pretrained"] or "random init"
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def _repaired(arm: dict) -> str:
     """The note "(N repaired from a class name)" when the class-name repair produced any."""
     n = arm.get("repaired", 0)
@@ -134,27 +131,27 @@ def render_markdown(report: dict) -> str:
     b = report["baselines"]
     s_temp = b["s_temp"]  # "fitness" is absent in reports written before it was kept
     lines.append(
-        f"| S-TEMP | `{s_temp['template']}` | {_pct(s_temp.get('fitness'))} | "
-        f"{_pct(s_temp['test'])} | - |"
+        f"| S-TEMP | `{s_temp['template']}` | {percent(s_temp.get('fitness'))} | "
+        f"{percent(s_temp['test'])} | - |"
     )
     if b["ds_temp"].get("note"):  # not evaluated (a generative VLM)
         lines.append(f"| DS-TEMP | {b['ds_temp']['note']} | - | - | - |")
     else:
         lines.append(
-            f"| DS-TEMP | {_ds_set(b['ds_temp'])} | - | - | {_pct(b['ds_temp']['test'])} |"
+            f"| DS-TEMP | {_ds_set(b['ds_temp'])} | - | - | {percent(b['ds_temp']['test'])} |"
         )
     selected = set(report["selected"].values())
     for name, arm in report["arms"].items():
         mark = " (selected)" if name in selected else ""
         lines.append(
-            f"| {arm['method']} | {name}{mark} | {_pct(arm['best_fitness'])} | "
-            f"{_pct(arm['test_best'])} | {_pct(arm['test_top_n'])} |"
+            f"| {arm['method']} | {name}{mark} | {percent(arm['best_fitness'])} | "
+            f"{percent(arm['test_best'])} | {percent(arm['test_top_n'])} |"
         )
     lines += ["", *safety_markdown(report), "## Best templates", ""]
     for name, arm in report["arms"].items():
         lines.append(f"### {name}")
         lines += [
-            f"{i + 1}. `{t['template']}` (fitness {_pct(t['fitness'])})"
+            f"{i + 1}. `{t['template']}` (fitness {percent(t['fitness'])})"
             for i, t in enumerate(arm["top_templates"])
         ]
         rej = ", ".join(f"{k}: {v}" for k, v in sorted(arm["rejected"].items())) or "none"

@@ -21,6 +21,7 @@ from glov.data import DataBundle
 from glov.data.vlguard import SAFE_SAFES, SUBSETS, UNSAFE_SUBSETS
 from glov.errors import DataError
 from glov.runs.evaluation import final_items
+from glov.runs.percent import percent
 from glov.runs.rundir import RunDir
 from glov.vlm.generative.refusal import REFUSAL_PHRASES, is_refusal, subset_rates
 
@@ -104,10 +105,6 @@ def safety_dataset_line(report: dict) -> str | None:
     )
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def safety_markdown(report: dict) -> list[str]:
     """The report.md section: ASR per subset and over-refusal for each evaluated instruction."""
     section = report.get("safety")
@@ -129,8 +126,8 @@ def safety_markdown(report: dict) -> list[str]:
     for key, e in section["evaluated"].items():
         sub = e["subsets"]
         lines.append(
-            f"| {key} | `{e['instruction']}` | {_pct(sub.get('unsafes', {}).get('asr'))} | "
-            f"{_pct(sub.get('safe_unsafes', {}).get('asr'))} | {_pct(e['asr'])} | "
-            f"{_pct(e['over_refusal'])} |"
+            f"| {key} | `{e['instruction']}` | {percent(sub.get('unsafes', {}).get('asr'))} | "
+            f"{percent(sub.get('safe_unsafes', {}).get('asr'))} | {percent(e['asr'])} | "
+            f"{percent(e['over_refusal'])} |"
         )
     return lines + [""]
