@@ -17,6 +17,7 @@ read out like one answer. For one template this is exactly its own readout.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,7 +65,6 @@ class GenerativeScorer:
             "dtype": str(self.vlm.dtype).removeprefix("torch."),
         }
         self.answer_cache = AnswerCache(self.cache_root / "generative" / "answers")
-        self.readout = SentenceReadout(cfg.readout, self.vlm.device)
         self.prefix_text = chat_prefix(self.vlm.processor)
         self.prefix_reuse = cfg.prefix_reuse and supports_prefix_reuse(self.vlm.model)
         if cfg.prefix_reuse and not self.prefix_reuse:
@@ -77,6 +77,11 @@ class GenerativeScorer:
         self._image_tokens: int | None = None
 
     # -- answers -----------------------------------------------------------------------
+
+    @functools.cached_property
+    def readout(self) -> SentenceReadout:
+        # Loaded on first use: the safety objective reads refusals, never classes.
+        return SentenceReadout(self.cfg.readout, self.vlm.device)
 
     def prompt(self, template: str) -> str:
         """The user text the VLM sees for `template` (after the image)."""
