@@ -47,7 +47,7 @@ lint: setup
 bench: setup
 	$(PY) -m bench.run --out bench/results.json
 
-# For the GPU bench on a lent device machine (README, "GPU bench"): SmolLM2's
+# For the GPU bench on a lent device machine (docs/benchmarks.md, "GPU bench"): SmolLM2's
 # tokenizer and the wheels its Python lacks (pydantic, for glov.config), both
 # carried with the run; the device has torch and transformers of its own.
 GPU_WHEELS := pydantic==2.14.3 pydantic-core==2.50.4 annotated-types==0.8.0 typing-inspection==0.4.5

@@ -14,7 +14,7 @@ group (`seed`, `step-01`, ..., or `steps-00-04` fused) is two Argo tasks there,
 its driver and its sub-DAG. The workflow grows linearly in the step groups; a
 step group with separate generate, evaluate and rank pods costs about twice a
 fused one. The constants below were measured with the KFP 2.17.0 backend
-compiler and Argo v4.0.5's checks (../shared/tools/kfp-backend-check) on the
+compiler and Argo v4.0.5's checks (the backend-check tool CI runs) on the
 paper-clip profile, whose placement settings make the largest tasks (smoke's
 are smaller: 60 steps, 61 groups gave 888,043 B):
 

@@ -103,13 +103,13 @@ def glov_messages(
 
 
 def llm_opt_messages(history: History, placeholder: str = PLACEHOLDER) -> list[Message]:
-    """The LLM-OPT baseline's meta-prompt (Liu et al., CVPR 2024; GLOV.md "The meta-prompt").
+    """The LLM-OPT baseline's meta-prompt (Liu et al., CVPR 2024; docs/method.md, "LLM-OPT").
 
     One user message, no system message: a list of good templates (the top
     LLM_OPT_SHOWN of the pool, best first) and a list of bad ones (the bottom
     LLM_OPT_SHOWN of the rest, worst first), WITHOUT accuracies, dataset name
     or dataset description, asking for one better template of less than 15
-    words on a line starting with "- ". Choices where GLOV.md is silent: the
+    words on a line starting with "- ". Choices where the baseline's description is silent: the
     slot is written as the same placeholder GLOV's prompt uses (the parser
     reads both, so the arms differ in the method, not in the slot spelling),
     and a pool too small for both lists shows the bad list only once at least

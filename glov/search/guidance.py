@@ -1,4 +1,4 @@
-"""When GLOV steers, and towards what (paper Alg. 1 and GLOV.md "Guidance").
+"""When GLOV steers, and towards what (paper Alg. 1 and docs/method.md "Guidance").
 
 Guidance stays off until a template beats the seed template's fitness. From
 then on p+ is the best template and p- the best template whose fitness is

@@ -1,6 +1,6 @@
 """What the LLM-OPT baseline does differently from GLOV, besides its meta-prompt.
 
-LLM-OPT (Liu et al., CVPR 2024; GLOV.md "The meta-prompt") starts from a pool
+LLM-OPT (Liu et al., CVPR 2024; docs/method.md, "LLM-OPT") starts from a pool
 of many templates, not from one seed, and re-asks the LLM when an answer
 holds no class slot. Its meta-prompt is glov.llm.metaprompt.llm_opt_messages.
 

@@ -7,7 +7,7 @@ new best, so the vector of a pair is computed once and reused by later steps.
 H+ and H- are the hidden states of p+ and p- as the LLM sees them in its
 meta-prompt (the `<category>` placeholder, glov.llm.metaprompt.show), not of
 the internal `{}` form: the offset is meant to point from the text the LLM
-reads as worse towards the text it reads as better (GLOV.md "Guidance").
+reads as worse towards the text it reads as better (docs/method.md "Guidance").
 """
 
 from __future__ import annotations

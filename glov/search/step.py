@@ -86,7 +86,7 @@ def build_messages(
             return free_llm_opt_messages(objective, pairs)
         return free_glov_messages(objective, pairs, dataset_name, description, cfg.search.k_max)
     if state.arm.method == "llm-opt":
-        # LLM-OPT's prompt shows no accuracies and no dataset (GLOV.md).
+        # LLM-OPT's prompt shows no accuracies and no dataset (docs/method.md).
         return llm_opt_messages(pairs)
     return glov_messages(pairs, dataset_name, description, cfg.search.k_max)
 

@@ -1,4 +1,4 @@
-"""H+ and H- are computed on the templates as the LLM reads them (GLOV.md "Guidance")."""
+"""H+ and H- are computed on the templates as the LLM reads them (docs/method.md "Guidance")."""
 
 from __future__ import annotations
 
