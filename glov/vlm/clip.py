@@ -9,7 +9,6 @@ plus one matrix product.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
@@ -30,65 +29,18 @@ from glov.vlm.checkpoints import load_checkpoint
 from glov.vlm.device import pick_device
 from glov.vlm.feature_cache import FeatureCache
 from glov.vlm.labels import as_list, checked_labels
+from glov.vlm.model_names import resolve_model_name
 from glov.vlm.shared_features import StoreFeatureCache, TieredFeatureCache
-from glov.vlm.towers import localise_text_tower, portable_config, trim_padding
+from glov.vlm.towers import portable_config, trim_padding
 from glov.vlm.training import built_checkpoint, is_build_uri
 
 log = logging.getLogger(__name__)
 
-SHIPPED_CONFIGS = Path(__file__).parent / "model_configs"
 # Bump when the way features are computed changes, to orphan old cache entries.
 _FEATURE_VERSION = "glov-clip-image-features/1"
 # Prompts per text-encoder forward pass; bounds memory when many templates are batched.
 _TEXT_BATCH = 1024
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
-
-
-def resolve_model_name(model: str) -> str:
-    """Register the model's config with open_clip if needed and return its registry name.
-
-    `model` is an open_clip model name, a shipped config name (glov-tiny-vit) or
-    a path to a model-config JSON (registered under the file's stem).
-    """
-    if model.endswith(".json") or Path(model).is_file():
-        path = Path(model).expanduser()
-        if not path.is_file():
-            raise ModelError(
-                f"model config file {model} does not exist",
-                "give vlm.model an open_clip model name or the path to a model-config JSON",
-            )
-        _check_model_config(path)
-        open_clip.add_model_config(path)
-        localise_text_tower(path.stem)
-        return path.stem
-    if model not in open_clip.list_models():
-        # Shipped configs are registered lazily so importing glov has no side effects.
-        open_clip.add_model_config(SHIPPED_CONFIGS)
-    if model in open_clip.list_models():
-        localise_text_tower(model)
-        return model
-    close = difflib.get_close_matches(model, open_clip.list_models(), n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    raise ModelError(
-        f"unknown VLM model {model!r}",
-        f"{hint}use a name from open_clip.list_models() or a path to a model-config JSON",
-    )
-
-
-def _check_model_config(path: Path) -> None:
-    try:
-        cfg = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(
-            f"model config {path} is not readable JSON ({exc})", "fix or replace the file"
-        ) from None
-    keys = ("embed_dim", "vision_cfg", "text_cfg")
-    missing = [k for k in keys if not isinstance(cfg, dict) or k not in cfg]
-    if missing:
-        raise ModelError(
-            f"model config {path} lacks {', '.join(missing)}",
-            "write an open_clip model config (embed_dim, vision_cfg, text_cfg)",
-        )
 
 
 def _looks_like_path(pretrained: str) -> bool:

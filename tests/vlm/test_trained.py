@@ -20,7 +20,8 @@ from safetensors.torch import load_file
 from glov.config import DataConfig, VLMConfig
 from glov.data import prepare_data
 from glov.data.packaged import animal_mnist_arrays, encoder_training_index
-from glov.vlm.clip import ClipScorer, resolve_model_name
+from glov.vlm.clip import ClipScorer
+from glov.vlm.model_names import resolve_model_name
 from glov.vlm.towers import package_model_dir, portable_config, trim_padding
 from glov.vlm.training import build as build_mod
 from glov.vlm.training import ensure_built, recipe_for

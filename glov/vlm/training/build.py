@@ -67,7 +67,7 @@ def _text_tower_digest(model_config: dict) -> str:
 
 def build_key(recipe: Recipe) -> str:
     """The content key of the recipe's weights (recipe, architecture, data, text tower)."""
-    from glov.vlm.clip import resolve_model_name
+    from glov.vlm.model_names import resolve_model_name
     from glov.vlm.towers import portable_config
 
     config = portable_config(resolve_model_name(recipe.model))
@@ -125,7 +125,7 @@ def ensure_built(uri: str | Recipe, cache_dir: str | Path, force: bool = False) 
 
 def built_checkpoint(uri: str, model_name: str, cache_dir: str | Path) -> Path:
     """ensure_built for a scorer of `model_name`, which must be the recipe's architecture."""
-    from glov.vlm.clip import resolve_model_name
+    from glov.vlm.model_names import resolve_model_name
 
     recipe = recipe_for(uri)
     if resolve_model_name(recipe.model) != model_name:
@@ -141,7 +141,7 @@ def _build(recipe: Recipe, dest: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from glov.vlm.clip import resolve_model_name
+    from glov.vlm.model_names import resolve_model_name
     from glov.vlm.training.train import train_image_tower
 
     model_name = resolve_model_name(recipe.model)
