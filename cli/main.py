@@ -13,8 +13,8 @@ import sys
 
 from cli.build import add_build_command
 from cli.pipeline import add_pipeline_commands
-from cli.run import add_run_command
-from cli.runs import add_run_management_commands
+from cli.run_command import add_run_command
+from cli.run_queries import add_run_management_commands
 from glov.errors import GlovError
 from glov.store import StoreError
 

@@ -172,7 +172,7 @@ def test_file_system_refusing_a_write_mid_run(errno_, shown, monkeypatch, capsys
     def fails(args):
         raise OSError(errno_, os.strerror(errno_), "/runs/r1/arms/a/steps.jsonl")
 
-    monkeypatch.setattr("cli.run.run_in_process", fails)
+    monkeypatch.setattr("cli.run_command.run_in_process", fails)
     rc = main(["run", "--config", "smoke"])
     err = capsys.readouterr().err
     assert rc == 2 and f"error: {shown}: /runs/r1/arms/a/steps.jsonl" in err and "fix:" in err
@@ -182,6 +182,6 @@ def test_other_os_errors_are_bugs_and_are_not_hidden(monkeypatch):
     def fails(args):
         raise FileNotFoundError(2, "No such file or directory", "/internal/file")
 
-    monkeypatch.setattr("cli.run.run_in_process", fails)
+    monkeypatch.setattr("cli.run_command.run_in_process", fails)
     with pytest.raises(FileNotFoundError):
         main(["run", "--config", "smoke"])

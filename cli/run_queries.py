@@ -1,4 +1,4 @@
-"""Run management: `glov list`, `glov show`, `glov compare`, `glov export`.
+"""Run queries: `glov list`, `glov show`, `glov compare`, `glov export`.
 
 They read run directories only (no models, except `export`'s classifier head),
 so they work on a running run and on an s3:// store alike.
