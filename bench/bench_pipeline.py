@@ -36,7 +36,7 @@ import json, sys, time
 from glov.config import load_config
 from glov.data.bundle import prepare_bundle
 from glov.runs.inputs import cache_dir
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 cfg = load_config(sys.argv[1], sys.argv[2:])
 data = prepare_bundle(cfg.data, cache_dir(cfg))
 t0 = time.perf_counter(); models = Models(cfg); models.scorer.image_features(data.fitness)

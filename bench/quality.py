@@ -290,8 +290,8 @@ def plot(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from glov.runs.loaded_models import Models
     from glov.runs.loop import run_search
-    from glov.runs.models import Models
     from glov.runs.rundir import RunDir
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -87,8 +87,8 @@ def cache_effect() -> dict:
     Runs the real loop (smoke profile, glov-noguide, 3 steps) twice on the same
     dataset with a fresh feature cache before the first run only.
     """
+    from glov.runs.loaded_models import Models
     from glov.runs.loop import run_search
-    from glov.runs.models import Models
     from glov.runs.rundir import RunDir
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -93,7 +93,7 @@ def run_local(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from glov.runs.inputs import load_or_prepare_data
-    from glov.runs.models import Models
+    from glov.runs.loaded_models import Models
     from glov.runs.report import write_report
 
     root, run_id = split_run_dir(args.run_dir)

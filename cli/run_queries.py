@@ -113,7 +113,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     data = load_or_prepare_data(cfg, run)
     scorer = None
     if not args.no_head:
-        from glov.runs.models import Models
+        from glov.runs.loaded_models import Models
 
         scorer = Models(cfg, run=run).scorer
     out = args.output or f"{args.run_dir.rstrip('/')}-export"

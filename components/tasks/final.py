@@ -15,7 +15,7 @@ from components.tasks.steps import PIPELINE_LABEL
 from glov.config import GlovConfig
 from glov.errors import RunDirError
 from glov.runs.finish import finish_run, finished_report
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 from glov.runs.report import embed_plot, plot_png, render_markdown
 
 

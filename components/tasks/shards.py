@@ -28,7 +28,7 @@ from glov.errors import RunDirError
 from glov.runs.evaluation import FinalItem, final_counts, final_items
 from glov.runs.execute import finished_record
 from glov.runs.finish import finish_run, finished_report
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 from glov.search.shards import (
     ShardCounts,
     accuracies_from_counts,

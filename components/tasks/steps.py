@@ -27,7 +27,7 @@ from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.metrics import RunMetrics
 from glov.runs.execute import execute_step, finished_record, persist_step
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 from glov.runs.rundir import RunDir
 from glov.runs.telemetry import arm_metrics
 from glov.search import step as stages

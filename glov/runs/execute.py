@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.metrics import RunMetrics
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 from glov.runs.rundir import RunDir
 from glov.runs.telemetry import record_step
 from glov.search import step as stages

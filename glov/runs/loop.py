@@ -20,7 +20,7 @@ from glov.metrics import RunMetrics
 from glov.runs.execute import execute_step
 from glov.runs.finish import finish_run
 from glov.runs.inputs import load_or_prepare_data
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 from glov.runs.rundir import RunDir
 from glov.runs.telemetry import arm_metrics, record_data_stage, run_metrics
 from glov.search.arms import Arm, arms_for

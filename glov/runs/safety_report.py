@@ -40,7 +40,7 @@ def safety_final(
 ) -> tuple[dict[str, int], dict]:
     """(counts per final item key for glov.runs.evaluation, the report's `safety` section).
 
-    `scorer` is the run's SafetyScorer (glov.runs.models builds it for this objective).
+    `scorer` is the run's SafetyScorer (glov.runs.loaded_models builds it for this objective).
     """
     from glov.vlm.generative.safety import SafetyScorer
 

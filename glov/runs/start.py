@@ -7,7 +7,7 @@ store answers), the evaluation templates, and the data (manifest consistency,
 class names, repeated images, every split image decodes). Only then is the run
 directory created or reopened, so a bad input leaves nothing behind that would
 need --force. Settings that depend on a model (guidance.layer) are checked the
-moment the model loads (glov.runs.models), before its first step.
+moment the model loads (glov.runs.loaded_models), before its first step.
 """
 
 from __future__ import annotations

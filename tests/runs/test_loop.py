@@ -13,8 +13,8 @@ import pytest
 
 from cli.main import main
 from glov.config import load_config
+from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
-from glov.runs.models import Models
 from glov.runs.rundir import RunDir
 from glov.vlm.clip import ClipScorer
 

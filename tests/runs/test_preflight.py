@@ -8,7 +8,7 @@ import pytest
 
 from glov.config import load_config
 from glov.errors import ConfigError, DataError, RunDirError
-from glov.runs.models import Models
+from glov.runs.loaded_models import Models
 from glov.runs.rundir import RunDir
 from glov.runs.start import start_run
 

@@ -12,8 +12,8 @@ templates come back on every run (on the same number of threads).
 from __future__ import annotations
 
 from glov.config import load_config
+from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
-from glov.runs.models import Models
 from glov.runs.rundir import RunDir
 from glov.vlm.clip import ClipScorer
 

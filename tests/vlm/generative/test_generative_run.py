@@ -8,8 +8,8 @@ scorer on the same cache directory: answers scored before come from disk.
 from __future__ import annotations
 
 from glov.config import load_config
+from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
-from glov.runs.models import Models
 from glov.runs.rundir import RunDir
 from glov.vlm.generative.scorer import GenerativeScorer
 

@@ -6,8 +6,8 @@ whatever the gibberish gives, so structure and consistency are asserted, not val
 from __future__ import annotations
 
 from glov.config import load_config
+from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
-from glov.runs.models import Models
 from glov.runs.rundir import RunDir
 from glov.runs.safety_report import ANSWERS_FILE
 from glov.vlm.generative.refusal import is_refusal, subset_rates
