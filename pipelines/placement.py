@@ -1,8 +1,9 @@
 """Where and how each pipeline task runs: image, resources, GPU placement, retries, env.
 
-Everything comes from the config's `pipeline` section (glov.config.deploy.PipelineConfig)
-and is compiled into the pipeline YAML. Secrets are referenced by name only
-(use_secret_as_env), never copied into the YAML.
+Everything comes from the config's `pipeline` section
+(glov.config.store_metrics_pipeline.PipelineConfig) and is compiled into the
+pipeline YAML. Secrets are referenced by name only (use_secret_as_env), never
+copied into the YAML.
 """
 
 from __future__ import annotations

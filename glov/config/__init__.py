@@ -2,19 +2,11 @@
 
 - section.py: the base class of every section
 - schema.py: the search sections (run, data, vlm, llm, search, guidance, eval)
-- deploy.py: the deployment sections (store, metrics, pipeline)
+- store_metrics_pipeline.py: the store, metrics and pipeline sections
 - keys.py: dotted keys over nested dicts
 - load.py: profiles (profiles/*.yaml), YAML files, `key=value` overrides, validation
 """
 
-from glov.config.deploy import (
-    PUSHGATEWAY_ENV,
-    MetricsConfig,
-    PipelineConfig,
-    StoreConfig,
-    TaskResources,
-    Toleration,
-)
 from glov.config.load import (
     PROFILES_DIR,
     apply_override,
@@ -35,6 +27,14 @@ from glov.config.schema import (
     VLMConfig,
 )
 from glov.config.section import Section
+from glov.config.store_metrics_pipeline import (
+    PUSHGATEWAY_ENV,
+    MetricsConfig,
+    PipelineConfig,
+    StoreConfig,
+    TaskResources,
+    Toleration,
+)
 
 __all__ = [
     "PROFILES_DIR",

@@ -1,7 +1,7 @@
 """The configuration schema: one typed section per concern, GlovConfig over them.
 
-Deployment sections (store, metrics, pipeline) live in deploy.py; loading,
-profiles and overrides in load.py.
+The store, metrics and pipeline sections live in store_metrics_pipeline.py;
+loading, profiles and overrides in load.py.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from glov.config.deploy import MetricsConfig, PipelineConfig, StoreConfig
 from glov.config.section import Section
+from glov.config.store_metrics_pipeline import MetricsConfig, PipelineConfig, StoreConfig
 from glov.errors import ConfigError
 from glov.templates import validate_prompt, validate_template
 

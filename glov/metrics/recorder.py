@@ -39,7 +39,7 @@ from prometheus_client import CollectorRegistry, push_to_gateway
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from glov.config.deploy import MetricsConfig
+from glov.config.store_metrics_pipeline import MetricsConfig
 from glov.metrics.names import (
     FINAL_VARIANTS,
     IDENTITY_LABELS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glov.config.deploy import StoreConfig
+from glov.config.store_metrics_pipeline import StoreConfig
 from glov.store.base import ObjectExists, Store, StoreError
 from glov.store.local import LocalStore
 

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from glov.config.deploy import StoreConfig
+from glov.config.store_metrics_pipeline import StoreConfig
 from glov.store.credentials import S3Settings
 from glov.store.s3 import ObjectInfo, S3Store, parse_s3_uri
 

@@ -28,7 +28,7 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 from urllib3.exceptions import HTTPError
 
-from glov.config.deploy import StoreConfig
+from glov.config.store_metrics_pipeline import StoreConfig
 from glov.store.base import ObjectExists, Store, StoreError
 from glov.store.content_types import content_type
 from glov.store.credentials import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from glov.config.deploy import PipelineConfig
+from glov.config.store_metrics_pipeline import PipelineConfig
 from tests.deploy.test_manifests_wiring import _parse_selector, _parse_tolerations
 
 DEFAULTS_ENV = Path(__file__).resolve().parents[2] / "manifests" / "base" / "defaults.env"

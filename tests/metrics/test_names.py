@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from glov.config.deploy import PUSHGATEWAY_ENV, MetricsConfig
+from glov.config.store_metrics_pipeline import PUSHGATEWAY_ENV, MetricsConfig
 from glov.errors import ConfigError
 from glov.metrics import (
     FINAL_VARIANTS,

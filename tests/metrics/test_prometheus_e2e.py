@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from glov.config.deploy import MetricsConfig
+from glov.config.store_metrics_pipeline import MetricsConfig
 from glov.metrics import FINAL_VARIANTS, RunMetrics
 
 RUNS = ("run-a", "run-b", "stalled-run", "failing-run")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from glov.config.deploy import MetricsConfig
+from glov.config.store_metrics_pipeline import MetricsConfig
 from glov.metrics import RunMetrics, recorder
 
 IDENT = dict(

@@ -1,6 +1,6 @@
 """Store settings shared by the store tests."""
 
-from glov.config.deploy import StoreConfig
+from glov.config.store_metrics_pipeline import StoreConfig
 
 # Fast retries, so tests of failures stay quick; tests that need the real
 # retry budget set their own.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glov.config.deploy import StoreConfig
+from glov.config.store_metrics_pipeline import StoreConfig
 from glov.store.downloads import MANIFEST, fetch_to_local, fetch_with_config
 from glov.store.s3 import CorruptObject, S3Store
 from tests.servers.s3 import S3Server

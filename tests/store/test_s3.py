@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from glov.config.deploy import StoreConfig
+from glov.config.store_metrics_pipeline import StoreConfig
 from glov.errors import GlovError
 from glov.store import ObjectExists, StoreError, open_store
 from glov.store.credentials import StoreConfigError
