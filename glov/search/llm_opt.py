@@ -2,7 +2,8 @@
 
 LLM-OPT (Liu et al., CVPR 2024; docs/method.md, "LLM-OPT") starts from a pool
 of many templates, not from one seed, and re-asks the LLM when an answer
-holds no class slot. Its meta-prompt is glov.llm.metaprompt.llm_opt_messages.
+holds no class slot (glov.search.candidates.sample_parsed, with
+search.llm_opt_asks). Its meta-prompt is glov.llm.metaprompt.llm_opt_messages.
 
 The pool enters the arm's history at step 0: step 0 scores the seed template
 first (every arm reads the seed's fitness, S-TEMP, from the first entry of
@@ -12,24 +13,8 @@ any other, so nothing else needs to know about the pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
-from glov.config import GlovConfig, LLMConfig
-from glov.llm.parser import EMPTY, FORMAT_FIELD, NO_PLACEHOLDER
+from glov.config import GlovConfig
 from glov.templates import normalise
-
-if TYPE_CHECKING:
-    from glov.llm.loader import LoadedLLM
-    from glov.llm.metaprompt import Message
-    from glov.llm.parser import ParseResult
-    from glov.llm.sampling import GenerationResult
-    from glov.llm.steering import Steer
-
-# Answers that hold no usable class slot: LLM-OPT asks again for these. A
-# duplicate or a too-long template did hold one and is not re-asked.
-RETRY_REASONS = (EMPTY, NO_PLACEHOLDER, FORMAT_FIELD)
-_MAX_ASKS = 128  # above the config's bound: keeps the seeds of the asks distinct
 
 
 def initial_pool(cfg: GlovConfig) -> list[str]:
@@ -50,57 +35,3 @@ def initial_pool(cfg: GlovConfig) -> list[str]:
             seen.add(normalise(template))
             out.append(template)
     return out
-
-
-def ask_seed(seed: int, ask: int) -> int:
-    """The sampling seed of the ask-th ask (0: the step's own seed, shared by the arms)."""
-    return seed if ask == 0 else seed * _MAX_ASKS + ask
-
-
-def sample_parsed(
-    llm: LoadedLLM,
-    messages: list[Message],
-    n: int,
-    cfg: LLMConfig,
-    seed: int,
-    known: Iterable[str],
-    max_chars: int,
-    classnames: Sequence[str] = (),
-    asks: int = 1,
-    steer: Steer | None = None,
-    free_form: bool = False,
-) -> tuple[GenerationResult, ParseResult]:
-    """n answers sampled and parsed; answers without a slot are asked again, `asks` times at most.
-
-    `asks=1` is one plain batched call (GLOV's arms). Every answer drawn is
-    kept and every rejection counted, so the step record shows the re-asks.
-    `free_form`: answers are prompts for a generative VLM, which need no slot
-    (glov.llm.free_form); only empty or brace-carrying ones are then re-asked.
-    """
-    from glov.llm.free_form import parse_free_answers
-    from glov.llm.parser import ParseResult, parse_answers
-    from glov.llm.sampling import GenerationResult, sample
-
-    known = set(known)
-    total = GenerationResult(texts=[], new_tokens=0, seconds=0.0, prompt_tokens=0)
-    parsed = ParseResult()
-    missing = n
-    for ask in range(min(asks, _MAX_ASKS)):
-        result = sample(llm, messages, missing, cfg, ask_seed(seed, ask), steer)
-        total.texts += result.texts
-        total.new_tokens += result.new_tokens
-        total.prompt_tokens += result.prompt_tokens
-        total.seconds += result.seconds
-        seen = known | set(parsed.templates)
-        if free_form:
-            part = parse_free_answers(result.texts, seen, max_chars)
-        else:
-            part = parse_answers(result.texts, seen, max_chars, classnames)
-        parsed.templates += part.templates
-        parsed.rejections.update(part.rejections)
-        parsed.rejected += part.rejected
-        parsed.repaired += part.repaired
-        missing = sum(part.rejections[r] for r in RETRY_REASONS)
-        if missing == 0:
-            break
-    return total, parsed

@@ -106,7 +106,7 @@ def generate(
     `steering` may be None for arms that never steer (glov-noguide, llm-opt).
     `classnames` feed the parser's class-name repair when search.repair_classnames.
     """
-    from glov.search.llm_opt import sample_parsed
+    from glov.search.candidates import sample_parsed
 
     messages = build_messages(cfg, state, dataset_name, description, step)
     steer, info = None, {"applied": False}

@@ -11,7 +11,7 @@ from glov.llm import sampling
 from glov.llm.sampling import GenerationResult
 from glov.search import step as stages
 from glov.search.arms import Arm
-from glov.search.llm_opt import ask_seed
+from glov.search.candidates import ask_seed
 from glov.search.state import ArmState, absorb, replay
 from glov.vlm.baselines import ds_templates
 
