@@ -15,6 +15,7 @@ def data_prep(
     run_id: str,
     store_uri: str,
     dataset_uri: str,
+    dataset: str,
     shots: int,
     max_classes: str,
     test_per_class: str,

@@ -36,6 +36,8 @@ STORE_URI_ENV = "GLOV_STORE_URI"
 RANDOM_WEIGHTS = "random"
 # data.max_classes / data.test_per_class: null (no limit) as a run parameter.
 ALL = "all"
+# data.dataset: null (a plain ImageFolder or CSV manifest, no catalogue layout) as a run parameter.
+NO_CATALOGUE = "none"
 
 
 def _not_a(name: str, value: Any, what: str, example: str) -> ConfigError:
@@ -77,7 +79,7 @@ class RunParameter:
     # and no union types); `kind` says how to read it back.
     type: type
     help: str
-    kind: str = "plain"  # plain | pretrained | count | layer
+    kind: str = "plain"  # plain | pretrained | count | layer | catalogue
     # If set, the parameter defaults to "": the pod's value of this environment
     # variable (set by the image or the glov-defaults ConfigMap), else the profile's.
     env: str | None = None
@@ -95,6 +97,8 @@ class RunParameter:
             return ALL if value is None else str(value)
         if self.kind == "layer":
             return str(value)
+        if self.kind == "catalogue":
+            return NO_CATALOGUE if value is None else value
         if value is None:
             raise ConfigError(f"{self.key} is null but {self.name} has no null value", "")
         if self.type is float:
@@ -116,6 +120,9 @@ class RunParameter:
             return _count_or_all(self.name, value)
         if self.kind == "layer":
             return _layer(self.name, value)
+        if self.kind == "catalogue":
+            text = str(value).strip()
+            return None if text in ("", NO_CATALOGUE) else text
         return value
 
 
@@ -129,6 +136,14 @@ RUN_PARAMETERS: tuple[RunParameter, ...] = (
         env=STORE_URI_ENV,
     ),
     RunParameter("dataset_uri", "data.uri", str, "ImageFolder dir, .csv manifest, pkg:// or s3://"),
+    RunParameter(
+        "dataset",
+        "data.dataset",
+        str,
+        f"a catalogue dataset read in its published layout (imagenet, dtd, eurosat...); "
+        f"'{NO_CATALOGUE}': a plain ImageFolder or CSV manifest",
+        kind="catalogue",
+    ),
     RunParameter("shots", "data.shots", int, "labelled images per class in the fitness split"),
     RunParameter(
         "max_classes",

@@ -30,6 +30,10 @@ class DataConfig(Section):
     # A directory in ImageFolder layout, a CSV manifest (path,label), or a
     # packaged dataset: pkg://animal-mnist.
     uri: str = "pkg://animal-mnist"
+    # A dataset of the paper's catalogue (docs/datasets.md: imagenet, dtd, eurosat...):
+    # data.uri is then read in that dataset's published layout, with the readable
+    # class names, name, description and DS-TEMP set the paper uses.
+    dataset: str | None = None
     name: str | None = None
     description: str | None = None
     # Readable class names in the dataset's class order (default: folder names).

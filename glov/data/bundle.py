@@ -24,9 +24,13 @@ class DataBundle:
     # The safety objective (glov.data.vlguard): a pair's label indexes `classnames`,
     # which then hold the requests, and `subsets` its subset. None: classification.
     subsets: list[str] | None = None
+    # The DS-TEMP set of a catalogue dataset (glov.data.catalogue); None: picked by name.
+    ds_temp_set: str | None = None
 
     def to_json(self) -> dict:
-        extra = {} if self.subsets is None else {"subsets": self.subsets}
+        extra: dict = {} if self.subsets is None else {"subsets": self.subsets}
+        if self.ds_temp_set is not None:
+            extra["ds_temp_set"] = self.ds_temp_set
         return {
             "name": self.name,
             "description": self.description,
@@ -50,6 +54,7 @@ class DataBundle:
             split(d["fitness"]),
             split(d["test"]),
             d.get("subsets"),
+            d.get("ds_temp_set"),
         )
 
 
@@ -66,4 +71,6 @@ def prepare_bundle(
         s = prepare_safety(cfg, objective)
         return DataBundle(s.name, s.description, s.requests, s.fitness, s.test, s.subsets)
     ds, fitness, test = prepare_data(cfg, cache_dir)
-    return DataBundle(ds.name, ds.description, list(ds.classnames), fitness, test)
+    return DataBundle(
+        ds.name, ds.description, list(ds.classnames), fitness, test, ds_temp_set=ds.ds_temp_set
+    )

@@ -24,6 +24,8 @@ class Dataset:
     classnames: list[str]  # readable names; index == label
     paths: list[str]  # absolute image paths
     labels: list[int]
+    # The DS-TEMP set of a catalogue dataset (glov.data.catalogue); None: picked by name.
+    ds_temp_set: str | None = None
 
 
 @dataclass(frozen=True)

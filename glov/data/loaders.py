@@ -7,50 +7,26 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from glov.config import DataConfig
+from glov.data.catalogue import read_catalogued
 from glov.data.dataset import IMAGE_EXTENSIONS, Dataset
+from glov.data.labelled import (
+    LabelledImages,
+    class_order,
+    images_under,
+    readable_name,
+    subfolders,
+)
 from glov.data.packaged import materialise
 from glov.errors import DataError
 
 METADATA_FILE = "dataset.yaml"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
-
-
-@dataclass
-class _Source:
-    """What a loader found, before the config's overrides are applied."""
-
-    name: str
-    description: str | None
-    keys: list[str]  # folder names / CSV labels, in class order
-    readable: list[str]  # readable class names, same order
-    paths: list[str]
-    labels: list[int]
-
-
-def readable_name(key: str) -> str:
-    """`golden_retriever` / `golden-retriever` -> `golden retriever`."""
-    return " ".join(re.sub(r"[_-]+", " ", key).split())
-
-
-def class_order(keys: set[str] | dict[str, Any]) -> list[str]:
-    """Folder names / labels in class order: numerically when all are integers
-    (0, 1, 2, ..., 10, not 0, 1, 10, 2), else by name."""
-    if keys and all(k.isdecimal() for k in keys):
-        return sorted(keys, key=lambda k: (int(k), k))
-    return sorted(keys)
-
-
-def _hidden(name: str) -> bool:
-    # Dot files include macOS `._x.png` resource forks, which are not images,
-    # and the temporary folders of a packaged dataset being written.
-    return name.startswith(".")
 
 
 def _read_metadata(root: Path, keys: list[str]) -> dict[str, Any]:
@@ -81,8 +57,8 @@ def _read_metadata(root: Path, keys: list[str]) -> dict[str, Any]:
     return meta
 
 
-def _scan_image_folder(root: Path) -> _Source:
-    found_dirs = {d.name: d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)}
+def _scan_image_folder(root: Path) -> LabelledImages:
+    found_dirs = subfolders(root)
     folders = [found_dirs[name] for name in class_order(found_dirs)]
     if not folders:
         raise DataError(
@@ -95,13 +71,7 @@ def _scan_image_folder(root: Path) -> _Source:
     labels: list[int] = []
     empty: list[str] = []
     for label, folder in enumerate(folders):
-        found = sorted(
-            str(p.absolute())
-            for p in folder.rglob("*")
-            if p.suffix.lower() in IMAGE_EXTENSIONS
-            and p.is_file()
-            and not any(_hidden(part) for part in p.relative_to(folder).parts)
-        )
+        found = images_under(folder)
         if not found:
             empty.append(folder.name)
         paths.extend(found)
@@ -114,7 +84,7 @@ def _scan_image_folder(root: Path) -> _Source:
         )
     meta = _read_metadata(root, keys)
     mapped = meta.get("classnames") or {}
-    return _Source(
+    return LabelledImages(
         name=meta.get("name") or root.name,
         description=meta.get("description"),
         keys=keys,
@@ -124,7 +94,7 @@ def _scan_image_folder(root: Path) -> _Source:
     )
 
 
-def _scan_csv(path: Path) -> _Source:
+def _scan_csv(path: Path) -> LabelledImages:
     fix = f"give {path} a header line `path,label` and one `<image path>,<class name>` per row"
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -170,7 +140,7 @@ def _scan_csv(path: Path) -> _Source:
         items.append((str(full.absolute()), label))
     keys = class_order({label for _, label in items})
     index = {k: i for i, k in enumerate(keys)}
-    return _Source(
+    return LabelledImages(
         name=path.stem,
         description=None,
         keys=keys,
@@ -236,7 +206,7 @@ def _check_classnames(names: list[str], origin: str) -> None:
         seen[_norm(name)] = name
 
 
-def _check_positions(given: list[str], src: _Source) -> None:
+def _check_positions(given: list[str], src: LabelledImages) -> None:
     """Refuse data.classnames that name a class at another position than its own.
 
     Names apply by position; "cat" given first for labels (dog, cat) would name
@@ -267,11 +237,16 @@ def default_description(classnames: list[str]) -> str:
 def load_dataset(cfg: DataConfig, cache_dir: str | Path) -> Dataset:
     """Load `cfg.uri` (ImageFolder dir, CSV manifest or pkg://NAME) as a Dataset.
 
-    `cfg.name`, `cfg.description` and `cfg.classnames` override what the source
-    says; `cfg.max_classes` keeps the first N classes in class order.
+    With `cfg.dataset` the folder is read in that catalogue dataset's published
+    layout (glov.data.catalogue). `cfg.name`, `cfg.description` and
+    `cfg.classnames` override what the source says; `cfg.max_classes` keeps the
+    first N classes in class order.
     """
     path = _resolve(cfg.uri, cache_dir)
-    src = _scan_image_folder(path) if path.is_dir() else _scan_csv(path)
+    if cfg.dataset is not None:
+        src = read_catalogued(cfg.dataset, path)
+    else:
+        src = _scan_image_folder(path) if path.is_dir() else _scan_csv(path)
     if not src.paths:
         raise DataError(f"dataset {path} holds no images", "add images or fix data.uri")
     if len(src.keys) < 2:
@@ -297,10 +272,14 @@ def load_dataset(cfg: DataConfig, cache_dir: str | Path) -> Dataset:
     names = [n.strip() for n in names[:keep]]
     _check_classnames(names, origin)
     pairs = [(p, y) for p, y in zip(src.paths, src.labels, strict=True) if y < keep]
+    described = src.description or default_description(names)
+    if src.about:
+        described = f"{src.about} {described}"
     return Dataset(
-        name=cfg.name or src.name,
-        description=cfg.description or src.description or default_description(names),
+        name=cfg.name or src.name or path.name,
+        description=cfg.description or described,
         classnames=names,
         paths=[p for p, _ in pairs],
         labels=[y for _, y in pairs],
+        ds_temp_set=src.ds_temp_set,
     )

@@ -60,7 +60,7 @@ def final_items(cfg: GlovConfig, run: RunDir, data: DataBundle) -> list[FinalIte
         items.append(FinalItem(f"{name}/top_n", tuple(top), True))
     items.append(FinalItem(S_TEMP, (cfg.search.seed_template,), False))
     if ds_temp_applies(cfg.vlm.kind):
-        ds = resolve_ds_templates(cfg.eval.ds_templates, data.name)
+        ds = resolve_ds_templates(cfg.eval.ds_templates, data.name, data.ds_temp_set)
         items.append(FinalItem(DS_TEMP, tuple(ds.templates), True))
     return items
 
@@ -140,7 +140,7 @@ def final_evaluation(
             "llm_seconds": sum(r["llm"]["seconds"] for r in records),
         }
     selected = _select(cfg, arms)
-    ds = resolve_ds_templates(cfg.eval.ds_templates, data.name)
+    ds = resolve_ds_templates(cfg.eval.ds_templates, data.name, data.ds_temp_set)
     return {
         "baselines": {
             "s_temp": {

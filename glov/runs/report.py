@@ -52,6 +52,8 @@ def write_report(
             "fitness_images": len(data.fitness),
             "test_images": len(data.test),
             "shots": cfg.data.shots,
+            # The names the VLM was prompted with (safety: the requests, in safety_answers.json).
+            **({"classnames": data.classnames} if safety is None else {}),
         },
         "vlm": {
             "model": cfg.vlm.model,
@@ -95,6 +97,16 @@ def _repaired(arm: dict) -> str:
     return f" ({n} repaired from a class name)" if n else ""
 
 
+def _classes_line(dataset: dict, shown: int = 8) -> list[str]:
+    """The class names the VLM was prompted with (the first few); reports written before
+    they were recorded, and safety runs, have none."""
+    names = dataset.get("classnames")
+    if not names:
+        return []
+    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
+    return [f"- Class names: {', '.join(names[:shown])}{more}"]
+
+
 def _steps_note(report: dict) -> list[str]:
     """A line naming each arm's steps when they are not all search.steps (a resumed run
     whose arms had got to different steps keeps what each finished)."""
@@ -119,6 +131,7 @@ def render_markdown(report: dict) -> str:
         f"- Optimizer LLM: {report['llm']['model']}",
         f"- Search: {report['search']['method']}, {report['search']['steps']} steps x "
         f"{report['search']['candidates']} candidates, seed {report['search']['seed']}",
+        *_classes_line(d),
         *_steps_note(report),
         "",
         f"![best fitness per step]({PLOT_FILE})",

@@ -58,11 +58,17 @@ def set_for_dataset(dataset_name: str | None) -> str:
     return aliases.get(_key(dataset_name or ""), DEFAULT_SET)
 
 
-def resolve_ds_templates(spec: str | list[str], dataset_name: str | None = None) -> TemplateSet:
-    """The DS-TEMP ensemble: "auto" (by `dataset_name`), a set name, or a list of templates."""
+def resolve_ds_templates(
+    spec: str | list[str], dataset_name: str | None = None, dataset_set: str | None = None
+) -> TemplateSet:
+    """The DS-TEMP ensemble: "auto" (the catalogue dataset's `dataset_set`, else by
+    `dataset_name`), a set name, or a list of templates."""
     if isinstance(spec, str):
         sets = _sets()[0]
-        name = set_for_dataset(dataset_name) if spec == AUTO else _LEGACY_NAMES.get(spec, spec)
+        if spec == AUTO:
+            name = dataset_set or set_for_dataset(dataset_name)
+        else:
+            name = _LEGACY_NAMES.get(spec, spec)
         if name not in sets:
             raise ConfigError(
                 f"unknown DS-TEMP template set {spec!r}",
