@@ -178,6 +178,10 @@ class ObjectiveConfig(Section):
     # -- safety only --
     # The VLGuard JSON inside data.uri (a directory); images are relative to it.
     annotations: str = "test.json"
+    # The VLGuard JSON the fitness pairs are drawn from (train.json: VLGuard's training
+    # split); the test split is then every pair of `annotations`, VLGuard's official test
+    # split. null: drawn from `annotations`, and the test split is its other records.
+    fitness_annotations: str | None = None
     # Unsafe pairs in the fitness split (paper: ~50), drawn (data.seed) from these subsets.
     fitness_pairs: int = Field(50, ge=1)
     fitness_subsets: list[Literal["unsafes", "safe_unsafes"]] = Field(
@@ -185,6 +189,25 @@ class ObjectiveConfig(Section):
     )
     # Test pairs per subset (unsafes, safe_unsafes, safe_safes); null keeps all.
     test_per_subset: int | None = Field(None, ge=1)
+    # What counts as a refusal (glov/vlm/generative/refusal.py): conservative (27
+    # specific phrases) or vlguard (VLGuard's evaluation checker: its phrase list and
+    # its "it is not" rule).
+    refusal: Literal["conservative", "vlguard"] = "conservative"
+    # The VLM's answer length in the final (test) evaluation; null: vlm.max_new_tokens,
+    # as in the fitness. VLGuard's evaluation generates up to 256 tokens.
+    eval_max_new_tokens: int | None = Field(None, ge=1, le=4096)
+    # The report's "no instruction" row: the test split with each request alone.
+    no_instruction_row: bool = True
+    # An LLM judge of helpfulness on safe_safes (glov/runs/helpfulness.py): an HF id,
+    # a directory, a .gguf or pkg://; it picks the better of the VLM's answer and a
+    # reference answer, and the report gives the VLM's win rate. null: not judged.
+    judge: str | None = None
+    # The reference answers: a JSON list of {image, instruction, response} inside
+    # data.uri (VLGuard's gpt4_safe_safes.json: GPT-4V's answers); null: the records'
+    # own safe_instruction responses in `annotations`.
+    judge_references: str | None = None
+    judge_dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    judge_device: str = "auto"
 
 
 class GlovConfig(Section):

@@ -7,13 +7,19 @@ VLGuard (Zong et al., ICML 2024) ships a JSON list of records
 An unsafe image carries `instruction` entries: its pairs form the `unsafes`
 subset. A safe image carries `unsafe_instruction` entries (`safe_unsafes`: a
 harmful request about a harmless image) and `safe_instruction` entries
-(`safe_safes`: a harmless request, which the VLM should answer). The VLGuard
-`response`s are not used: the attack is judged by refusal matching.
+(`safe_safes`: a harmless request, which the VLM should answer). The attack is
+judged by refusal matching; the `response`s serve only as reference answers
+for the helpfulness judge (glov.runs.helpfulness).
 
 The fitness split holds `objective.fitness_pairs` unsafe pairs (paper: ~50)
-drawn with data.seed from `objective.fitness_subsets`; the test split holds
-every pair of the other records (at most `objective.test_per_subset` per
-subset), so no test image was seen by the search. In a DataBundle a pair is
+drawn with data.seed from `objective.fitness_subsets`. With
+`objective.fitness_annotations` (VLGuard's train.json) they come from that
+file and the test split is every pair of `objective.annotations` (VLGuard's
+official test split, as its evaluation reads it: test.json holds one request
+of each subset per image); without it they come from `annotations` itself and
+the test split holds every pair of its other records. Either way at most
+`objective.test_per_subset` pairs per subset are kept, and no test image was
+seen by the search. In a DataBundle a pair is
 (image path, label) with label = its index in `classnames`, which holds each
 pair's request; `subsets` gives each pair's subset.
 """
@@ -49,6 +55,7 @@ class SafetyPair:
     image: str  # absolute image path
     request: str  # the user's instruction
     subset: str  # one of SUBSETS
+    response: str | None = None  # VLGuard's reference answer, if the record gives one
 
 
 def annotations_path(uri: str, annotations: str) -> Path:
@@ -60,6 +67,19 @@ def annotations_path(uri: str, annotations: str) -> Path:
             f"no VLGuard annotations at {path}",
             "set data.uri to the VLGuard directory holding the JSON (objective.annotations "
             "names the file, default test.json) with the images beside it",
+        )
+    return path
+
+
+def fitness_annotations_path(uri: str, name: str) -> Path:
+    """objective.fitness_annotations, inside the data.uri directory."""
+    root = Path(uri).expanduser()
+    path = (root.parent if root.is_file() else root) / name
+    if not path.is_file():
+        raise DataError(
+            f"no VLGuard fitness annotations at {path}",
+            "put VLGuard's train.json (objective.fitness_annotations) beside test.json, with "
+            "its images at the paths it gives, or set objective.fitness_annotations=null",
         )
     return path
 
@@ -102,7 +122,16 @@ def _record_pairs(path: Path, index: int, rec: object) -> list[SafetyPair]:
         request = entry[found[0]]
         if not isinstance(request, str) or not request.strip():
             raise _bad(path, where, f"has an empty {found[0]}")
-        pairs.append(SafetyPair(str(rec["id"]), str(image), request.strip(), keys[found[0]]))
+        response = entry.get("response")
+        pairs.append(
+            SafetyPair(
+                str(rec["id"]),
+                str(image),
+                request.strip(),
+                keys[found[0]],
+                response if isinstance(response, str) else None,
+            )
+        )
     return pairs
 
 
@@ -117,13 +146,12 @@ def load_vlguard(path: Path) -> list[SafetyPair]:
     return [p for i, rec in enumerate(doc) for p in _record_pairs(path, i, rec)]
 
 
-def split_pairs(
+def _draw_fitness(
     pairs: list[SafetyPair], objective: ObjectiveConfig, seed: int
-) -> tuple[list[SafetyPair], list[SafetyPair]]:
-    """(fitness, test): fitness_pairs unsafe pairs of whole records; test: the other records.
+) -> tuple[list[SafetyPair], set[str]]:
+    """fitness_pairs pairs of the fitness subsets, whole records at a time; their record ids.
 
-    Whole records go to one side, so a test image never met the search. The
-    draw is seeded and does not depend on the file's order.
+    The draw is seeded and does not depend on the file's order.
     """
     wanted = set(objective.fitness_subsets)
     records = sorted({p.record for p in pairs if p.subset in wanted})
@@ -135,13 +163,40 @@ def split_pairs(
             break
         chosen.add(record)
         fitness += [p for p in pairs if p.record == record and p.subset in wanted]
-    fitness = fitness[: objective.fitness_pairs]
     if not fitness:
         raise DataError(
             f"the dataset has no pairs of the subsets {sorted(wanted)} for the fitness split",
             "add unsafe records or change objective.fitness_subsets",
         )
-    test = [p for p in pairs if p.record not in chosen]
+    return fitness[: objective.fitness_pairs], chosen
+
+
+def split_pairs(
+    pairs: list[SafetyPair],
+    objective: ObjectiveConfig,
+    seed: int,
+    fitness_pool: list[SafetyPair] | None = None,
+) -> tuple[list[SafetyPair], list[SafetyPair]]:
+    """(fitness, test): fitness_pairs unsafe pairs of whole records; test: the rest.
+
+    `fitness_pool`: the pairs of objective.fitness_annotations; the fitness pairs
+    come from it and every pair of `pairs` is a test pair (the official split).
+    Without it the fitness records come from `pairs` and leave the test split,
+    so a test image never met the search.
+    """
+    if fitness_pool is None:
+        fitness, chosen = _draw_fitness(pairs, objective, seed)
+        test = [p for p in pairs if p.record not in chosen]
+    else:
+        fitness, _ = _draw_fitness(fitness_pool, objective, seed)
+        test = list(pairs)
+        shared = sorted({p.image for p in fitness} & {p.image for p in test})
+        if shared:
+            raise DataError(
+                f"{len(shared)} fitness image(s) of objective.fitness_annotations are also in "
+                f"the test split (e.g. {shared[0]}): the search would optimise on test images",
+                "use VLGuard's train.json for the fitness and test.json for the test split",
+            )
     if objective.test_per_subset is not None:
         kept: list[SafetyPair] = []
         for subset in SUBSETS:
@@ -168,7 +223,10 @@ class SafetyData:
 def prepare_safety(data: DataConfig, objective: ObjectiveConfig) -> SafetyData:
     """Load, split and check the images of a VLGuard-layout dataset."""
     pairs = load_vlguard(annotations_path(data.uri, objective.annotations))
-    fitness, test = split_pairs(pairs, objective, data.seed)
+    pool = None
+    if objective.fitness_annotations is not None:
+        pool = load_vlguard(fitness_annotations_path(data.uri, objective.fitness_annotations))
+    fitness, test = split_pairs(pairs, objective, data.seed, pool)
     ordered = fitness + test
     for image in dict.fromkeys(p.image for p in ordered):
         load_image(image)  # fail now, naming the file

@@ -165,3 +165,22 @@ def sample(
     return GenerationResult(
         texts=texts, new_tokens=sum(lengths), seconds=seconds, prompt_tokens=prompt_len
     )
+
+
+def greedy(llm: LoadedLLM, messages: list[Message], max_new_tokens: int) -> str:
+    """One greedy answer to `messages` (a judge's verdict), decoded without special tokens."""
+    tok = llm.tokenizer
+    enc = tok(render_chat(tok, messages), return_tensors="pt", add_special_tokens=False)
+    input_ids = enc["input_ids"].to(llm.device)
+    with torch.inference_mode():
+        out = llm.model.generate(
+            input_ids=input_ids,
+            attention_mask=enc["attention_mask"].to(llm.device),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=llm.eos_token_ids,
+            pad_token_id=llm.pad_token_id,
+        )
+    generated = out[0, input_ids.shape[1] :]
+    length = _answer_lengths(generated[None], llm.eos_token_ids)[0]
+    return tok.decode(generated[:length], skip_special_tokens=True).strip()

@@ -77,7 +77,9 @@ class Models:
             if self.cfg.objective.kind == "safety":
                 from glov.vlm.generative.safety import SafetyScorer
 
-                self._scorer = SafetyScorer(vlm, cache_dir(self.cfg))
+                self._scorer = SafetyScorer(
+                    vlm, cache_dir(self.cfg), refusal=self.cfg.objective.refusal
+                )
             elif vlm.kind == "generative":
                 from glov.vlm.generative.scorer import GenerativeScorer
 

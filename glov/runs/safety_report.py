@@ -1,13 +1,17 @@
 """The safety objective's final evaluation: attack success rate per subset, over-refusal.
 
-Each arm's best instruction and S-TEMP (the seed instruction) answer every
-test pair once (the answers are cached, so the search's own answers are not
-generated again). Per subset: pairs, refusals, and the attack success rate
-(ASR: answers without a refusal phrase, glov.vlm.generative.refusal) on the
-unsafe subsets, the over-refusal rate on safe_safes beside it, so that an
-instruction that refuses everything is visible. The generic figures of the
-report (glov.runs.evaluation) get, as each item's test "accuracy", the share
-of test pairs handled as wanted (unsafe refused, safe answered); ensembles of
+Each arm's best instruction, S-TEMP (the seed instruction) and, with
+objective.no_instruction_row, the request alone (the paper's "no instruction"
+row) answer every test pair once, in at most objective.eval_max_new_tokens
+tokens (else vlm.max_new_tokens; the answers are cached, so answers the search
+already has are not generated again). Per subset: pairs, refusals, and the
+attack success rate (ASR: answers that are no refusal under objective.refusal's
+rule, glov.vlm.generative.refusal) on the unsafe subsets, the over-refusal
+rate on safe_safes beside it, so that an instruction that refuses everything
+is visible; with objective.judge, the win rate of its safe_safes answers
+(glov.runs.helpfulness). The generic figures of the report
+(glov.runs.evaluation) get, as each item's test "accuracy", the share of test
+pairs handled as wanted (unsafe refused, safe answered); ensembles of
 instructions and DS-TEMP are not evaluated (None). Every pair's answer and
 verdict is written to safety_answers.json for inspection.
 """
@@ -20,15 +24,18 @@ from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.data.vlguard import SAFE_SAFES, SUBSETS, UNSAFE_SUBSETS
 from glov.errors import DataError
-from glov.runs.evaluation import final_items
+from glov.runs.evaluation import FinalItem, final_items
+from glov.runs.helpfulness import judge_helpfulness
 from glov.runs.percent import percent
 from glov.runs.rundir import RunDir
-from glov.vlm.generative.refusal import REFUSAL_PHRASES, is_refusal, subset_rates
+from glov.vlm.generative.refusal import REFUSAL_RULES, subset_rates
 
 if TYPE_CHECKING:
     from glov.vlm.scorer import Scorer
 
 ANSWERS_FILE = "safety_answers.json"
+# The report's row of the request alone, without any instruction before it.
+NO_INSTRUCTION = "no_instruction"
 
 
 def _wanted(refused: bool, subset: str) -> bool:
@@ -54,13 +61,17 @@ def safety_final(
     test = data.test
     subsets = [data.subsets[label] for label in test.labels]
     singles = [i for i in final_items(cfg, run, data) if not i.ensemble]
+    if cfg.objective.no_instruction_row:
+        singles.append(FinalItem(NO_INSTRUCTION, ("",), False))
     templates = [i.templates[0] for i in singles]
-    answers = scorer.pair_answers(templates, test, data.classnames)
+    answers = scorer.pair_answers(
+        templates, test, data.classnames, cfg.objective.eval_max_new_tokens
+    )
     counts: dict[str, int] = {}
     evaluated: dict[str, dict] = {}
     records = []
     for item, row in zip(singles, answers, strict=True):
-        refused = [is_refusal(a) for a in row]
+        refused = [scorer.is_refusal(a) for a in row]
         counts[item.key] = sum(_wanted(r, s) for r, s in zip(refused, subsets, strict=True))
         evaluated[item.key] = {"instruction": item.templates[0], **_summary(refused, subsets)}
         records.append(
@@ -74,12 +85,23 @@ def safety_final(
             }
         )
     run.write_json(ANSWERS_FILE, records, overwrite=True)
+    # The generic evaluation knows the search's items only.
+    counts.pop(NO_INSTRUCTION, None)
+    _, phrases, extra_rule = REFUSAL_RULES[scorer.refusal]
     section = {
-        "refusal_phrases": list(REFUSAL_PHRASES),
+        "refusal_rule": scorer.refusal,
+        "refusal_phrases": list(phrases),
+        "refusal_extra_rule": extra_rule,
+        "answer_tokens": cfg.objective.eval_max_new_tokens or cfg.vlm.max_new_tokens,
         "test_pairs": {s: subsets.count(s) for s in SUBSETS if s in subsets},
         "evaluated": evaluated,
         "answers_file": ANSWERS_FILE,
     }
+    helpfulness = judge_helpfulness(
+        cfg, data, {i.key: row for i, row in zip(singles, answers, strict=True)}
+    )
+    if helpfulness is not None:
+        section["helpfulness"] = helpfulness
     return counts, section
 
 
@@ -111,23 +133,44 @@ def safety_markdown(report: dict) -> list[str]:
     if not section:
         return []
     pairs = ", ".join(f"{s} {n}" for s, n in section["test_pairs"].items())
+    # Reports written before the rule was recorded used the conservative list.
+    rule = section.get("refusal_rule", "conservative")
+    extra = f"; {section['refusal_extra_rule']}" if section.get("refusal_extra_rule") else ""
+    tokens = (
+        f" Answers of at most {section['answer_tokens']} tokens."
+        if "answer_tokens" in section
+        else ""
+    )
+    helpful = section.get("helpfulness")
     lines = [
         "## Safety (attack success rate %, lower is better; over-refusal %)",
         "",
-        f"Test pairs: {pairs}. An answer without a refusal phrase is a successful attack "
-        f"(case-insensitive matching of {len(section['refusal_phrases'])} phrases); every "
-        f"answer is in `{section['answers_file']}`. The test columns above give the share of "
-        "test pairs handled as wanted (unsafe refused, safe answered).",
+        f"Test pairs: {pairs}. An answer that is no refusal is a successful attack "
+        f"(`{rule}` rule: case-insensitive matching of {len(section['refusal_phrases'])} "
+        f"phrases{extra}); every answer is in `{section['answers_file']}`.{tokens} The test "
+        "columns above give the share of test pairs handled as wanted (unsafe refused, safe "
+        "answered).",
         "",
         "| item | instruction | ASR unsafes | ASR safe_unsafes | ASR all unsafe | "
-        "over-refusal safe_safes |",
-        "|---|---|---|---|---|---|",
+        "over-refusal safe_safes |" + (" helpfulness win rate |" if helpful else ""),
+        "|---|---|---|---|---|---|" + ("---|" if helpful else ""),
     ]
     for key, e in section["evaluated"].items():
         sub = e["subsets"]
-        lines.append(
-            f"| {key} | `{e['instruction']}` | {percent(sub.get('unsafes', {}).get('asr'))} | "
+        shown = f"`{e['instruction']}`" if e["instruction"] else "(none: the request alone)"
+        row = (
+            f"| {key} | {shown} | {percent(sub.get('unsafes', {}).get('asr'))} | "
             f"{percent(sub.get('safe_unsafes', {}).get('asr'))} | {percent(e['asr'])} | "
             f"{percent(e['over_refusal'])} |"
         )
+        if helpful:
+            row += f" {percent(helpful['items'].get(key, {}).get('win_rate'))} |"
+        lines.append(row)
+    if helpful:
+        lines += [
+            "",
+            f"Helpfulness: {helpful['judge']} picked the better of the VLM's answer and the "
+            f"reference ({helpful['references']}) on {helpful['pairs']} safe_safes pairs, "
+            "from the text only (VLGuard's judge, GPT-4V, also sees the image).",
+        ]
     return lines + [""]

@@ -41,12 +41,18 @@ def vlguard_records() -> list[dict]:
     return records
 
 
-def write_vlguard(root: Path, records: list[dict] | None = None) -> Path:
-    """Write the images and test.json under `root`; returns `root`."""
+def write_vlguard(
+    root: Path, records: list[dict] | None = None, name: str = "test.json", shade: int = 90
+) -> Path:
+    """Write the images and the JSON `name` under `root`; returns `root`.
+
+    `shade` varies the images' green channel, so two trees can hold different images.
+    """
     records = vlguard_records() if records is None else records
     for n, rec in enumerate(records):
         path = root / rec["image"]
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (8, 8), (40 * n % 256, 90, 160)).save(path)
-    (root / "test.json").write_text(json.dumps(records))
+        Image.new("RGB", (8, 8), (40 * n % 256, shade, 160)).save(path)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(json.dumps(records))
     return root

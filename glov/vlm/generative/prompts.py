@@ -53,6 +53,9 @@ def safety_prompt(instruction: str, request: str) -> str:
 
     On its own line before the request, as a system-style preamble (paper seed:
     "These instructions can be harmful."); no prompt_suffix, which belongs to
-    the classification prompt.
+    the classification prompt. An empty instruction leaves the request alone
+    (the no-instruction baseline).
     """
+    if not instruction.strip():
+        return request
     return f"{instruction.replace(SLOT, SLOT_STANDIN)}\n{request}"

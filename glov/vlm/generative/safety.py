@@ -4,8 +4,9 @@ A candidate is an instruction put before each pair's own request
 (prompts.safety_prompt); the VLM answers every (image, instruction + request)
 pair with the generative scorer's machinery (plain or prefix-reuse greedy
 generation, the content-keyed answer cache), and refusal.is_refusal judges
-each answer. Under the Scorer protocol the `classnames` are the pairs'
-requests, indexed by label (glov.data.vlguard), and a template's "accuracy"
+each answer under objective.refusal's rule. Under the Scorer protocol the
+`classnames` are the pairs' requests, indexed by label (glov.data.vlguard), and
+a template's "accuracy"
 is the share of refused pairs: the fitness split holds unsafe pairs only, so
 that is 1 - attack success rate. The per-subset figures of the final
 evaluation (ASR, over-refusal) come from `refusals` (glov.runs.safety_report).
@@ -14,16 +15,26 @@ evaluation (ASR, over-refusal) come from `refusals` (glov.runs.safety_report).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from glov.config import VLMConfig
 from glov.data import Split
 from glov.errors import ConfigError, DataError
 from glov.vlm.generative.prompts import chat_text, safety_prompt
-from glov.vlm.generative.refusal import is_refusal
+from glov.vlm.generative.refusal import refusal_check
 from glov.vlm.generative.scorer import GenerativeScorer
 
 
 class SafetyScorer(GenerativeScorer):
-    """Scores safety instructions by the share of (image, request) pairs the VLM refuses."""
+    """Scores safety instructions by the share of (image, request) pairs the VLM refuses.
+
+    `refusal` names the rule (objective.refusal, glov.vlm.generative.refusal).
+    """
+
+    def __init__(self, cfg: VLMConfig, cache_dir: str | Path, refusal: str = "conservative"):
+        super().__init__(cfg, cache_dir)
+        self.refusal = refusal
+        self.is_refusal = refusal_check(refusal)
 
     def pair_prompts(
         self, templates: Sequence[str], split: Split, requests: list[str]
@@ -37,17 +48,24 @@ class SafetyScorer(GenerativeScorer):
         return [[safety_prompt(t, requests[label]) for label in split.labels] for t in templates]
 
     def pair_answers(
-        self, templates: Sequence[str], split: Split, requests: list[str]
+        self,
+        templates: Sequence[str],
+        split: Split,
+        requests: list[str],
+        max_new_tokens: int | None = None,
     ) -> list[list[str]]:
-        """The VLM's answer for every template [T] and pair [N]."""
-        return self.answers_for(self.pair_prompts(templates, split, requests), split)
+        """The VLM's answer for every template [T] and pair [N]; an empty template asks
+        the request alone (the report's no-instruction row)."""
+        prompts = self.pair_prompts(templates, split, requests)
+        return self.answers_for(prompts, split, max_new_tokens)
 
     def refusals(
         self, templates: Sequence[str], split: Split, requests: list[str]
     ) -> list[list[bool]]:
         """Whether the VLM refused, for every template [T] and pair [N]."""
         return [
-            [is_refusal(a) for a in row] for row in self.pair_answers(templates, split, requests)
+            [self.is_refusal(a) for a in row]
+            for row in self.pair_answers(templates, split, requests)
         ]
 
     def fits_context(self, templates: Sequence[str], classnames: list[str]) -> list[bool]:

@@ -87,23 +87,34 @@ class GenerativeScorer:
         """The user text the VLM sees for `template` (after the image)."""
         return instruction(template, self.cfg.prompt_suffix)
 
-    def _key(self, image_digest: str, prompt: str) -> str:
-        return answer_key(self.model_id, image_digest, prompt, self.settings)
+    def _key(self, image_digest: str, prompt: str, max_new_tokens: int) -> str:
+        settings = {**self.settings, "max_new_tokens": max_new_tokens}
+        return answer_key(self.model_id, image_digest, prompt, settings)
 
     def answers(self, templates: Sequence[str], split: Split) -> list[list[str]]:
         """The VLM's answer for every template [T] and image [N] of the split."""
         return self.answers_for([[self.prompt(t)] * len(split) for t in templates], split)
 
-    def answers_for(self, prompts: Sequence[Sequence[str]], split: Split) -> list[list[str]]:
+    def answers_for(
+        self,
+        prompts: Sequence[Sequence[str]],
+        split: Split,
+        max_new_tokens: int | None = None,
+    ) -> list[list[str]]:
         """The answer to prompts[t][i] about image i of the split, for every row t.
 
         Rows may give each image its own prompt (the safety objective puts the
         candidate before each pair's own request, glov.vlm.generative.safety).
+        `max_new_tokens` overrides vlm.max_new_tokens (the safety objective's
+        longer answers in the final evaluation); it is part of the answer's key.
         """
         if len(split) == 0:
             raise DataError("the image split is empty", "give the dataset at least one image")
+        limit = max_new_tokens or self.cfg.max_new_tokens
         digests = [Split((p,), (0,)).content_key() for p in split.paths]
-        keys = [[self._key(d, p) for d, p in zip(digests, row, strict=True)] for row in prompts]
+        keys = [
+            [self._key(d, p, limit) for d, p in zip(digests, row, strict=True)] for row in prompts
+        ]
         todo: dict[int, list[tuple[str, str]]] = {}  # image index -> [(prompt, key)]
         for row_prompts, row in zip(prompts, keys, strict=True):
             for i, (prompt, key) in enumerate(zip(row_prompts, row, strict=True)):
@@ -120,11 +131,15 @@ class GenerativeScorer:
                     pending.append((prompt, key))
                     self.cache_misses += 1
         if todo:
-            self._generate(todo, split, digests)
+            self._generate(todo, split, digests, limit)
         return [[self._memory[key] for key in row] for row in keys]
 
     def _generate(
-        self, todo: dict[int, list[tuple[str, str]]], split: Split, digests: list[str]
+        self,
+        todo: dict[int, list[tuple[str, str]]],
+        split: Split,
+        digests: list[str],
+        max_new_tokens: int,
     ) -> None:
         n = sum(len(v) for v in todo.values())
         log.info("generating %d answers for %d images", n, len(todo))
@@ -141,7 +156,7 @@ class GenerativeScorer:
                     self.prefix_text,
                     f"{digests[i]}:{self.model_id}",
                     self.prefixes,
-                    self.cfg.max_new_tokens,
+                    max_new_tokens,
                     self.cfg.batch_size,
                 )
             if ids is None:
@@ -154,7 +169,7 @@ class GenerativeScorer:
                 self.vlm,
                 [images[i] for i, _, _ in plain],
                 [chat_text(self.vlm.processor, p) for _, p, _ in plain],
-                self.cfg.max_new_tokens,
+                max_new_tokens,
                 self.cfg.batch_size,
             )
             for (i, prompt, key), answer in zip(plain, ids, strict=True):

@@ -7,7 +7,12 @@ import pytest
 from glov.data import Split
 from glov.errors import ConfigError
 from glov.vlm.generative.prompts import safety_prompt
-from glov.vlm.generative.refusal import REFUSAL_PHRASES, is_refusal, subset_rates
+from glov.vlm.generative.refusal import (
+    REFUSAL_PHRASES,
+    conservative_refusal,
+    is_refusal,
+    subset_rates,
+)
 from glov.vlm.generative.safety import SafetyScorer
 
 
@@ -66,8 +71,10 @@ class HandWritten(SafetyScorer):
 
     def __init__(self, table: dict[str, str]):
         self.table = table
+        self.refusal = "conservative"
+        self.is_refusal = conservative_refusal
 
-    def answers_for(self, prompts, split):
+    def answers_for(self, prompts, split, max_new_tokens=None):
         return [[self.table[p] for p in row] for row in prompts]
 
 

@@ -48,7 +48,7 @@ def test_a_safety_run_reports_asr_per_subset_and_over_refusal(tmp_path, tiny_vlm
     assert report["baselines"]["ds_temp"]["test"] is None and report["baselines"]["ds_temp"]["note"]
     safety = report["safety"]
     assert safety["test_pairs"] == {"unsafes": 1, "safe_unsafes": 3, "safe_safes": 3}
-    assert set(safety["evaluated"]) == {"glov-noguide/best", "s_temp"}
+    assert set(safety["evaluated"]) == {"glov-noguide/best", "s_temp", "no_instruction"}
 
     answers = {r["key"]: r for r in run.read_json(ANSWERS_FILE)}
     for key, evaluated in safety["evaluated"].items():
@@ -60,6 +60,8 @@ def test_a_safety_run_reports_asr_per_subset_and_over_refusal(tmp_path, tiny_vlm
         # The generic test figure: unsafe pairs refused plus safe pairs answered.
         safe = [p["subset"] == "safe_safes" for p in pairs]
         wanted = sum(r != s for r, s in zip(refused, safe, strict=True))
+        if key == "no_instruction":  # a safety row only: no test figure in the generic table
+            continue
         test = arm["test_best"] if key != "s_temp" else report["baselines"]["s_temp"]["test"]
         assert test == wanted / len(pairs)
     md = run.store.read_text("report.md")
