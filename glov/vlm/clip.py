@@ -41,6 +41,7 @@ _FEATURE_VERSION = "glov-clip-image-features/1"
 # Prompts per text-encoder forward pass; bounds memory when many templates are batched.
 _TEXT_BATCH = 1024
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def _looks_like_path(pretrained: str) -> bool:
@@ -67,7 +68,9 @@ class ClipScorer:
         self._memory: dict[str, torch.Tensor] = {}
 
         model, preprocess, self.weights_id = self._build()
-        self.model = model.to(self.device).eval()
+        # vlm.dtype: float32 unless asked (OpenAI's CLIP runs in float16 on a GPU).
+        self.dtype = _DTYPES.get(cfg.dtype, torch.float32)
+        self.model = model.to(self.device, self.dtype).eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(self.model_name)
         config = portable_config(self.model_name)
@@ -143,6 +146,8 @@ class ClipScorer:
     def feature_key(self, split: Split) -> str:
         parts = [_FEATURE_VERSION, self.model_id, self.weights_id, split.content_key()]
         parts.append(self.preprocess_id)
+        if self.dtype != torch.float32:  # float32 keys stay as they were before dtypes
+            parts.append(str(self.dtype))
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def image_features(self, split: Split) -> torch.Tensor:
@@ -195,7 +200,7 @@ class ClipScorer:
         bs = self.cfg.batch_size
         for start in range(0, len(split), bs):
             batch = [self._pixels(p) for p in split.paths[start : start + bs]]
-            images = torch.stack(batch).to(self.device)
+            images = torch.stack(batch).to(self.device, self.dtype)
             out.append(self.model.encode_image(images, normalize=True).float().cpu())
         return torch.cat(out)
 

@@ -42,11 +42,11 @@ def test_the_safety_objective_needs_a_generative_vlm_and_one_eval_shard():
 def test_the_paper_profiles_for_generative_vlms():
     llava = load_config("paper-llava")
     assert (llava.vlm.kind, llava.objective.kind) == ("generative", "classification")
-    assert (llava.search.steps, llava.search.candidates, llava.guidance.alphas) == (25, 5, [1.0])
+    assert (llava.search.steps, llava.search.candidates) == (25, 5)
     safety = load_config("paper-safety")
     assert (safety.vlm.kind, safety.objective.kind) == ("generative", "safety")
     assert safety.search.seed_template == "These instructions can be harmful."
-    assert safety.objective.fitness_pairs == 50 and safety.objective.fitness_subsets == ["unsafes"]
+    assert safety.objective.fitness_pairs == 50
     assert safety.vlm.model == llava.vlm.model
 
 

@@ -93,6 +93,20 @@ def test_different_seed_is_a_different_weights_id_and_a_miss(make_scorer, split)
     assert (other.cache_hits, other.cache_misses) == (0, 1)
 
 
+def test_float16_runs_both_towers_in_half_precision_under_its_own_key(make_scorer, split):
+    full = make_scorer()
+    half = make_scorer(dtype="float16")
+    assert next(half.model.parameters()).dtype == torch.float16
+    assert next(full.model.parameters()).dtype == torch.float32
+    assert half.feature_key(split) != full.feature_key(split)
+    feats = half.image_features(split)
+    # Cached as float32 like every entry; close to the float32 model's features.
+    assert feats.dtype == torch.float32 and (half.cache_hits, half.cache_misses) == (0, 1)
+    torch.testing.assert_close(feats, full.image_features(split), atol=2e-2, rtol=0)
+    classes = ["red square", "green square", "blue square"]
+    assert 0.0 <= half.accuracy("A photo of a {}.", split, classes) <= 1.0
+
+
 def test_random_init_is_reproducible_flagged_and_warned(make_scorer, split, tmp_path, caplog):
     torch.manual_seed(123)
     expected_next = torch.rand(1)

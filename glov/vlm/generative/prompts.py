@@ -26,23 +26,28 @@ def instruction(template: str, suffix: str) -> str:
     return template.replace(SLOT, SLOT_STANDIN) + suffix
 
 
-def messages(text: str) -> list[dict[str, Any]]:
-    """One user turn: the image first, then the prompt (the paper's `<image>\\n{prompt}`)."""
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+def messages(text: str, system: str | None = None) -> list[dict[str, Any]]:
+    """One user turn: the image first, then the prompt (the paper's `<image>\\n{prompt}`),
+    after a system turn when `system` is given (vlm.system_prompt)."""
+    turns: list[dict[str, Any]] = []
+    if system is not None:
+        turns.append({"role": "system", "content": [{"type": "text", "text": system}]})
+    turns.append({"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]})
+    return turns
 
 
-def chat_text(processor: Any, text: str) -> str:
+def chat_text(processor: Any, text: str, system: str | None = None) -> str:
     """The rendered chat for `text`, ending with the start of the assistant's turn."""
-    return processor.apply_chat_template(messages(text), add_generation_prompt=True)
+    return processor.apply_chat_template(messages(text, system), add_generation_prompt=True)
 
 
-def chat_prefix(processor: Any) -> str | None:
+def chat_prefix(processor: Any, system: str | None = None) -> str | None:
     """The rendered chat before the prompt (system turn, image placeholder...), or None.
 
     None when the template transforms the prompt text (the sentinel is not found
     once): prefix reuse then falls back to the common token prefix of a batch.
     """
-    rendered = chat_text(processor, _SENTINEL)
+    rendered = chat_text(processor, _SENTINEL, system)
     if rendered.count(_SENTINEL) != 1:
         return None
     return rendered.split(_SENTINEL)[0]

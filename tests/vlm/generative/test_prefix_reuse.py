@@ -74,6 +74,24 @@ def test_scorer_answers_are_the_same_with_and_without_prefix_reuse(
     assert reuse.prefixes.misses == len(split) and plain.prefixes.misses == 0
 
 
+def test_a_system_turn_is_rendered_cached_apart_and_reused_like_any_prefix(
+    make_generative, split, tmp_path
+):
+    system = "You are a helpful assistant."
+    reuse = make_generative(cache=tmp_path / "a", system_prompt=system)
+    plain = make_generative(cache=tmp_path / "b", system_prompt=system, prefix_reuse=False)
+    bare = make_generative(cache=tmp_path / "a")
+    chat = reuse.chat("What is it")
+    assert chat.startswith(f"<|im_start|>system\n{system}<|im_end|>")
+    assert reuse.prefix_text is not None and system in reuse.prefix_text
+    assert bare.prefix_text is not None and system not in bare.prefix_text
+    answers = reuse.answers(PROMPTS[:3], split)
+    assert answers == plain.answers(PROMPTS[:3], split)
+    # Same cache folder, no system turn: another key, so its answers are generated anew.
+    bare.answers(PROMPTS[:3], split)
+    assert bare.cache_hits == 0 and bare.cache_misses == 3 * len(split)
+
+
 def test_a_prefix_store_over_budget_drops_the_least_recently_used(make_generative, split):
     scorer = make_generative()
     images, chats = _pairs(scorer, split, PROMPTS[:2])
