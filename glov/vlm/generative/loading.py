@@ -7,6 +7,7 @@ paper's plain greedy search and never a checkpoint's sampling defaults.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,29 @@ from glov.errors import ModelError
 from glov.vlm.device import pick_device
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+# Model types (config.json) the stock classes cannot drive, and why; checked before loading.
+UNSUPPORTED: dict[str, tuple[str, str]] = {
+    "molmo": (
+        "the original Molmo (allenai/Molmo-*-0924, the paper's Molmo) ships its own code: "
+        "MolmoForCausalLM behind AutoModelForCausalLM, not an AutoModelForImageTextToText "
+        "model; its processor builds prompts with processor.process() instead of a chat "
+        "template, and it decodes with model.generate_from_batch() instead of generate(), "
+        "so neither the plain nor the prefix-reuse path of this scorer can run it",
+        "use Molmo2 (allenai/Molmo2-*), which transformers ships as an image-text-to-text "
+        "model with a chat template, or another VLM (LLaVA-OneVision, Qwen2-VL, SmolVLM...)",
+    ),
+}
+
+
+def _refuse_unsupported(model_dir: Path) -> None:
+    try:
+        model_type = json.loads((model_dir / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return  # from_pretrained names what is wrong with the files
+    if model_type in UNSUPPORTED:
+        why, fix = UNSUPPORTED[model_type]
+        raise ModelError(f"cannot score with {model_dir} (model_type {model_type}): {why}", fix)
 
 
 @dataclass
@@ -52,6 +76,7 @@ def load_vlm(model_dir: Path, cfg: VLMConfig) -> LoadedVLM:
     """The model and processor in `model_dir`, ready for greedy batched generation."""
     from transformers import AutoModelForImageTextToText, AutoProcessor, GenerationConfig
 
+    _refuse_unsupported(model_dir)
     device = pick_device(cfg.device)
     dtype = pick_dtype(cfg.dtype, device)
     kwargs: dict[str, Any] = dict(trust_remote_code=cfg.trust_remote_code, local_files_only=True)
