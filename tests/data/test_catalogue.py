@@ -31,26 +31,29 @@ def test_the_catalogue_holds_the_papers_16_datasets_with_known_ds_temp_sets():
         assert entry.about.endswith(".") and entry.paper_name
 
 
-def _cfg(cache: Path, root: Path, key: str, **extra: str):
-    overrides = [
-        f"run.cache_dir={cache}",
-        "run.progress=false",
-        f"data.uri={root}",
-        f"data.dataset={key}",
-        "data.shots=1",
-        "data.test_per_class=null",
-        "vlm.model=glov-tiny-vit",
-        "vlm.pretrained=null",
-        "search.steps=0",
-        "search.compare_with=[]",
-        "guidance.alphas=[1.0]",
-    ] + [f"{k}={v}" for k, v in extra.items()]
-    return load_config("smoke", overrides)
+# A tiny random CLIP scores (chance-level accuracy: the names are what is checked).
+TINY_VLM = {"vlm.model": "glov-tiny-vit", "vlm.pretrained": "null"}
+
+
+def _cfg(cache: Path, root: Path, key: str):
+    """The smoke profile on catalogue dataset `key` at `root`: 1 shot, the seed only."""
+    settings = {
+        "run.cache_dir": cache,
+        "run.progress": "false",
+        "data.uri": root,
+        "data.dataset": key,
+        "data.shots": 1,
+        "data.test_per_class": "null",
+        "search.steps": 0,
+        "search.compare_with": "[]",
+        **TINY_VLM,
+    }
+    return load_config("smoke", [f"{k}={v}" for k, v in settings.items()])
 
 
 @pytest.fixture(scope="module")
 def scorer(test_cache_dir):
-    cfg = load_config("smoke", ["vlm.model=glov-tiny-vit", "vlm.pretrained=null"])
+    cfg = load_config("smoke", [f"{k}={v}" for k, v in TINY_VLM.items()])
     return ClipScorer(cfg.vlm, test_cache_dir)
 
 
