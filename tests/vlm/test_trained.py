@@ -105,6 +105,33 @@ def test_cache_key_follows_the_recipe_and_a_rebuild_is_instant(test_cache_dir):
     assert time.monotonic() - started < 10 and checkpoint.stat().st_mtime_ns == mtime
 
 
+def test_training_runs_on_the_recipes_threads_whatever_the_caller_set(tmp_path, monkeypatch):
+    # Float sums are split by thread: built on 1 and on 2 threads, the weights
+    # differed (so did the seed template's fitness) under one content key.
+    from glov.vlm.training import train as train_mod
+
+    recipe = recipe_for(URI)
+    assert build_mod.build_key(
+        recipe.with_changes(threads=recipe.threads + 1)
+    ) != build_mod.build_key(recipe)
+    seen = []
+
+    def fake_train(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return {"train_seconds": 0.0, "heldout_accuracy": {SEED: 0.5}, "val_images": 0}
+
+    monkeypatch.setattr(train_mod, "train_image_tower", fake_train)
+    before = torch.get_num_threads()
+    for caller in (1, 3):
+        torch.set_num_threads(caller)
+        try:
+            build_mod._build(recipe, tmp_path)
+            assert torch.get_num_threads() == caller  # the caller's setting comes back
+        finally:
+            torch.set_num_threads(before)
+    assert seen == [recipe.threads, recipe.threads]
+
+
 def test_concurrent_first_uses_build_once(tmp_path, monkeypatch):
     calls = []
 

@@ -147,13 +147,20 @@ def _build(recipe: Recipe, dest: Path) -> None:
     model_name = resolve_model_name(recipe.model)
     images, labels, classnames = _training_data(recipe)
     # fork_rng: the build is seeded without resetting the caller's RNG stream.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(recipe.seed)
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            model_name, pretrained=None, pretrained_text=True, device="cpu"
-        )
-        tokenizer = open_clip.get_tokenizer(model_name)
-        info = train_image_tower(model, preprocess, tokenizer, recipe, images, labels, classnames)
+    callers_threads = torch.get_num_threads()
+    torch.set_num_threads(recipe.threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(recipe.seed)
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                model_name, pretrained=None, pretrained_text=True, device="cpu"
+            )
+            tokenizer = open_clip.get_tokenizer(model_name)
+            info = train_image_tower(
+                model, preprocess, tokenizer, recipe, images, labels, classnames
+            )
+    finally:
+        torch.set_num_threads(callers_threads)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(dest / CHECKPOINT))
     info = {"recipe": recipe.name, "model": recipe.model, "dataset": recipe.dataset, **info}

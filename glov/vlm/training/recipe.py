@@ -42,6 +42,11 @@ class Recipe:
     val_every: int = 10
     max_shift: int = 2  # random translation (pixels at the model's input size)
     flip: bool = True  # silhouettes face either way; a mirrored animal is the same class
+    # Intra-op threads the training runs on, whatever the caller's setting: float
+    # sums are split by thread, so 1 and 2 threads gave different weights (and a
+    # different seed-template fitness) under one content key, and which process
+    # built first decided a run's figures. Part of the key.
+    threads: int = 2
 
     def templates(self) -> tuple[list[str], list[str]]:
         """(caption templates trained on, held-out templates)."""
