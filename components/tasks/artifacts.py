@@ -17,6 +17,7 @@ import yaml
 from glov.config import GlovConfig, config_to_yaml, validate_config
 from glov.data import DataBundle
 from glov.errors import RunDirError
+from glov.file_syntax import parse_json, parse_yaml
 from glov.runs.inputs import with_local_images
 from glov.runs.rundir import RunDir
 from glov.search.arms import Arm
@@ -32,8 +33,12 @@ def write_text(path: str | Path, text: str) -> None:
     Path(path).write_text(text)
 
 
+# A task's input artifact that does not parse was cut short by its writer.
+ARTIFACT_FIX = "the task that wrote it did not finish: re-run the pipeline with the same run_id"
+
+
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
+    return parse_json(Path(path).read_text(), str(path), ARTIFACT_FIX, RunDirError)
 
 
 def arm_to_dict(arm: Arm) -> dict:
@@ -62,7 +67,7 @@ def write_config(path: str | Path, cfg: GlovConfig, run: RunDir) -> None:
 
 def open_run(config_path: str | Path) -> tuple[GlovConfig, RunDir]:
     """The resolved config and the run directory named by a config artifact."""
-    doc = yaml.safe_load(Path(config_path).read_text())
+    doc = parse_yaml(Path(config_path).read_text(), str(config_path), ARTIFACT_FIX, RunDirError)
     cfg = validate_config(doc["config"])
     return cfg, RunDir.existing(doc["store_uri"], doc["run_id"])
 

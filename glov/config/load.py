@@ -18,8 +18,14 @@ from pydantic import ValidationError
 from glov.config.keys import known_keys, set_key
 from glov.config.schema import GlovConfig
 from glov.errors import ConfigError
+from glov.file_syntax import decode_utf8, parse_yaml
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
+YAML_FIX = (
+    "correct the YAML at that place: indent with spaces (not tabs), write `key: value` with a "
+    "space after the colon, close every quote and bracket, and give each key once"
+)
+SAVE_AS_UTF8 = "save the file as UTF-8 text"
 
 
 def profile_names() -> list[str]:
@@ -37,10 +43,8 @@ def _read_yaml(source: str) -> tuple[str, dict[str, Any]]:
             f"no profile or YAML file named {source!r}",
             f"use one of {', '.join(profile_names())} or a path to a .yaml file",
         )
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}", "fix the YAML syntax") from None
+    text = decode_utf8(path.read_bytes(), str(path), SAVE_AS_UTF8, ConfigError)
+    data = parse_yaml(text, str(path), YAML_FIX, ConfigError) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level", "write key: value pairs")
     data.setdefault("profile", name)

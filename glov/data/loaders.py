@@ -6,11 +6,10 @@ Everything downstream sees only `Dataset` (glov.data.dataset).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from glov.config import DataConfig
 from glov.data.catalogue import read_catalogued
@@ -24,6 +23,7 @@ from glov.data.labelled import (
 )
 from glov.data.packaged import materialise
 from glov.errors import DataError
+from glov.file_syntax import decode_utf8, parse_yaml, position, text_position
 
 METADATA_FILE = "dataset.yaml"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
@@ -34,10 +34,8 @@ def _read_metadata(root: Path, keys: list[str]) -> dict[str, Any]:
     if not path.is_file():
         return {}
     fix = f"fix {path}: it takes name: <text>, description: <text>, classnames: {{folder: name}}"
-    try:
-        meta = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path} is not valid YAML: {exc}", fix) from None
+    text = decode_utf8(path.read_bytes(), str(path), "save it as UTF-8 text", DataError)
+    meta = parse_yaml(text, str(path), fix, DataError) or {}
     if not isinstance(meta, dict):
         raise DataError(f"{path} must hold a mapping at the top level", fix)
     for key in ("name", "description"):
@@ -94,46 +92,79 @@ def _scan_image_folder(root: Path) -> LabelledImages:
     )
 
 
+def _cell_column(raw: str, cells: list[str], index: int) -> int | None:
+    """1-based column where cell `index` starts on its raw line (None if quoting hides it)."""
+    if '"' in raw or index >= len(cells):
+        return None
+    return sum(len(c) + 1 for c in cells[:index]) + 1
+
+
+def _read_csv_rows(path: Path, fix: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    """The header's cells, (line, cells) per row and the text; a syntax error names its line."""
+    text = decode_utf8(path.read_bytes(), str(path), "save the manifest as UTF-8 text", DataError)
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:  # the csv module reads it as a character of a cell
+        line, column = text_position(text, text.index("\x00"))
+        raise DataError(
+            f"{position(str(path), line, column)}: invalid CSV: a NUL character (the file is "
+            "binary or damaged)",
+            fix,
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for cells in reader:
+            rows.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        # strict: an unclosed quote runs to the end of the file; name where the row began.
+        raise DataError(
+            f"{position(str(path), start)}: invalid CSV: {exc} (in the row that starts here)",
+            'close every quote; a cell holding a comma or a quote is written "a,b" or "a""b"',
+        ) from None
+    if not rows:
+        raise DataError(f"{position(str(path), 1, 1)}: the CSV manifest is empty", fix)
+    return [c.strip() for c in rows[0][1]], rows[1:], text
+
+
 def _scan_csv(path: Path) -> LabelledImages:
     fix = f"give {path} a header line `path,label` and one `<image path>,<class name>` per row"
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            missing = [c for c in ("path", "label") if c not in columns]
-            if missing:
-                raise DataError(
-                    f"CSV manifest {path} lacks column(s) {', '.join(missing)} "
-                    f"(header: {', '.join(columns) or 'empty'})",
-                    fix,
-                )
-            rows: list[tuple[int, str, str]] = []
-            for row in reader:
-                # Extra cells beyond the header land under key None; ignore them.
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-                rows.append((reader.line_num, row["path"], row["label"]))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"CSV manifest {path} cannot be read ({exc})", fix) from None
+    columns, rows, text = _read_csv_rows(path, fix)
+    missing = [c for c in ("path", "label") if c not in columns]
+    if missing:
+        raise DataError(
+            f"{position(str(path), 1, 1)}: the CSV header lacks column(s) {', '.join(missing)} "
+            f"(header: {', '.join(columns) or 'empty'})",
+            fix,
+        )
+    lines = text.splitlines()
+    at = {name: columns.index(name) for name in ("path", "label")}
     items: list[tuple[str, str]] = []
     first_seen: dict[str, int] = {}  # resolved image path -> its first line
-    for line, image, label in rows:
+    for line, cells in rows:
+        # Extra cells beyond the header are ignored; missing ones read as empty.
+        image, label = (cells[at[k]].strip() if at[k] < len(cells) else "" for k in at)
+        raw = lines[line - 1] if line <= len(lines) else ""
+        where = {k: position(str(path), line, _cell_column(raw, cells, i)) for k, i in at.items()}
         if not image and not label:
             continue  # blank line
         if not image or not label:
-            raise DataError(f"{path} line {line}: empty path or label", fix)
+            empty = "path" if not image else "label"
+            raise DataError(f"{where[empty]}: the {empty} cell is empty", fix)
         full = Path(image).expanduser()
         if not full.is_absolute():
             full = path.parent / full  # relative to the manifest, not the working dir
         if not full.is_file():
             raise DataError(
-                f"{path} line {line}: image {image!r} does not exist (looked at {full})",
+                f"{where['path']}: image {image!r} does not exist (looked at {full})",
                 "fix the path (relative paths are relative to the CSV's folder) or drop the row",
             )
         same = str(full.resolve())
         if same in first_seen:
             # A repeated image would be split twice: fitness and test could share it.
             raise DataError(
-                f"{path} line {line}: image {image!r} is already listed on line {first_seen[same]}",
+                f"{where['path']}: image {image!r} is already listed on line {first_seen[same]}",
                 "list every image once (with one label); remove the repeated rows",
             )
         first_seen[same] = line

@@ -26,7 +26,6 @@ pair's request; `subsets` gives each pair's subset.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 from glov.config import DataConfig, ObjectiveConfig
 from glov.data.dataset import Split, load_image
 from glov.errors import DataError
+from glov.file_syntax import decode_utf8, parse_json
 
 UNSAFES, SAFE_UNSAFES, SAFE_SAFES = "unsafes", "safe_unsafes", "safe_safes"
 SUBSETS = (UNSAFES, SAFE_UNSAFES, SAFE_SAFES)
@@ -137,10 +137,9 @@ def _record_pairs(path: Path, index: int, rec: object) -> list[SafetyPair]:
 
 def load_vlguard(path: Path) -> list[SafetyPair]:
     """Every (image, request) pair of a VLGuard JSON, in file order."""
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path} is not readable JSON: {exc}", "fix or replace the file") from None
+    fix = "fix or replace the file (VLGuard's train.json or test.json)"
+    text = decode_utf8(path.read_bytes(), str(path), fix, DataError)
+    doc = parse_json(text, str(path), fix, DataError)
     if not isinstance(doc, list) or not doc:
         raise _bad(path, "the document", "is not a non-empty list of records")
     return [p for i, rec in enumerate(doc) for p in _record_pairs(path, i, rec)]

@@ -7,12 +7,12 @@ both need the open_clip name of `vlm.model` before they build a model.
 from __future__ import annotations
 
 import difflib
-import json
 from pathlib import Path
 
 import open_clip
 
 from glov.errors import ModelError
+from glov.file_syntax import decode_utf8, parse_json
 from glov.vlm.towers import localise_text_tower
 
 SHIPPED_CONFIGS = Path(__file__).parent / "model_configs"
@@ -50,12 +50,9 @@ def resolve_model_name(model: str) -> str:
 
 
 def _check_model_config(path: Path) -> None:
-    try:
-        cfg = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(
-            f"model config {path} is not readable JSON ({exc})", "fix or replace the file"
-        ) from None
+    fix = "fix or replace the open_clip model config named by vlm.model"
+    text = decode_utf8(path.read_bytes(), str(path), fix, ModelError)
+    cfg = parse_json(text, str(path), fix, ModelError)
     keys = ("embed_dim", "vision_cfg", "text_cfg")
     missing = [k for k in keys if not isinstance(cfg, dict) or k not in cfg]
     if missing:

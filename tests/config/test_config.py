@@ -63,7 +63,7 @@ def test_unknown_profile_and_bad_yaml(tmp_path):
         load_config("nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("search: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad.yaml:2:1: invalid YAML: expected ',' or ']'"):
         load_config(str(bad))
     extra = tmp_path / "extra.yaml"
     extra.write_text("search:\n  stepz: 3\n")

@@ -146,7 +146,7 @@ def test_csv_row_with_missing_file_names_the_row(tmp_path: Path) -> None:
     write_png(tmp_path / "a.png", 1)
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,label\na.png,cat\nmissing/b.png,dog\n")
-    with pytest.raises(DataError, match=r"line 3: image 'missing/b.png' does not exist") as e:
+    with pytest.raises(DataError, match=r"m.csv:3:1: image 'missing/b.png' does not exist") as e:
         load(manifest, tmp_path / "c")
     assert str(tmp_path / "missing" / "b.png") in str(e.value)
     assert "relative to the CSV's folder" in str(e.value)

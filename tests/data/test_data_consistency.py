@@ -62,7 +62,8 @@ def test_image_whose_decoder_raises_valueerror_names_the_file(tmp_path, monkeypa
 
 def test_repeated_manifest_row_is_refused_with_both_lines(tmp_path):
     path = manifest(tmp_path, {"cat": 3, "dog": 3}, ["./cat0.png,cat"])
-    with pytest.raises(DataError, match=r"line 8: image './cat0.png' is already listed on line 2"):
+    listed = r"m.csv:8:1: image './cat0.png' is already listed on line 2"
+    with pytest.raises(DataError, match=listed):
         load_dataset(DataConfig(uri=str(path)), tmp_path / "c")
 
 

@@ -102,7 +102,7 @@ def test_missing_files_and_bad_documents_are_data_errors(tmp_path):
     with pytest.raises(DataError, match="u1.png"):
         load_vlguard(root / "test.json")
     (root / "test.json").write_text("{not json")
-    with pytest.raises(DataError, match="not readable JSON"):
+    with pytest.raises(DataError, match=r"test.json:1:2: invalid JSON: Expecting property name"):
         load_vlguard(root / "test.json")
     (root / "test.json").write_text("{}")
     with pytest.raises(DataError, match="non-empty list"):
