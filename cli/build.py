@@ -10,6 +10,7 @@ import argparse
 
 from cli.common import add_config_args, config_from
 from glov.errors import ConfigError
+from glov.os_errors import check_creatable
 
 
 def add_build_command(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +40,7 @@ def cmd_build_vlm(args: argparse.Namespace) -> int:
             f"{pretrained} trains model {recipe.model!r} but vlm.model is {cfg.vlm.model!r}",
             f"set vlm.model={recipe.model}",
         )
+    check_creatable(cache_dir(cfg), "dir")  # where the weights go, before any work
     checkpoint = ensure_built(pretrained, cache_dir(cfg), force=args.force)
     print(f"weights: {checkpoint}")
     print(describe_weights(pretrained, cache_dir(cfg)))

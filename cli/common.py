@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from glov.config import GlovConfig, load_config, profile_names
 from glov.errors import GlovError
 from glov.runs.percent import percent
 from glov.runs.rundir import RunDir, default_run_id
+
+
+def print_error(exc: GlovError) -> int:
+    """One paragraph on stderr: `error: <problem>` and `  fix: <fix>`; exit status 2.
+
+    Whitespace is folded so a message that embeds another tool's multi-line text
+    stays one paragraph.
+    """
+    print(f"error: {' '.join(exc.problem.split())}", file=sys.stderr)
+    if exc.fix:
+        print(f"  fix: {' '.join(exc.fix.split())}", file=sys.stderr)
+    return 2
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:

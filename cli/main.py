@@ -7,20 +7,18 @@ the fix and exit 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
-import sys
 
 from cli.build import add_build_command
+from cli.common import print_error
+from cli.path_origins import path_origins
 from cli.pipeline import add_pipeline_commands
 from cli.run_command import add_run_command
 from cli.run_queries import add_run_management_commands
 from glov.errors import GlovError
+from glov.os_errors import explain, origin_of
 from glov.store import StoreError
 
-# The file system refusing a write (permissions, read-only, full disk, quota):
-# the user's to fix, wherever in a run it happens.
-ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 NOISY_LOGGERS = ("httpx", "urllib3", "huggingface_hub", "transformers", "matplotlib")
 
 
@@ -66,22 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GlovError as exc:
-        print(f"error: {exc.problem}", file=sys.stderr)
-        if exc.fix:
-            print(f"  fix: {exc.fix}", file=sys.stderr)
-        return 2
+        return print_error(exc)
     except StoreError as exc:
-        print(f"error: object store: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        if exc.errno not in ENVIRONMENT_ERRNOS:
-            raise  # any other OSError is a bug to fix, not a message to print
-        print(f"error: {exc.strerror}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        print(
-            "  fix: free space, or choose a writable --run-dir, store.uri or run.cache_dir",
-            file=sys.stderr,
+        return print_error(
+            GlovError(f"object store: {exc}", "check store.uri, its endpoint and credentials")
         )
-        return 2
+    except OSError as exc:
+        # The file system refusing something (one mapping for every command); the
+        # fix names the option or setting the path came from.
+        error = explain(exc, origin_of(exc.filename, path_origins(args)))
+        if error is None:
+            raise  # any other OSError is a bug to fix, not a message to print
+        return print_error(error)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 
 from cli.common import pct, split_run_dir
+from cli.path_origins import default_export_dir
 from glov.config import StoreConfig
+from glov.os_errors import check_creatable
 from glov.runs.catalog import RunSummary, run_ids, summarize
 from glov.runs.rundir import RunDir
 
@@ -109,6 +111,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     run = _open(args.run_dir)
     report = require_report(run)
+    out = args.output or default_export_dir(args.run_dir)
+    check_creatable(out, "dir")  # before the models load
     cfg = run.config()
     data = load_or_prepare_data(cfg, run)
     scorer = None
@@ -116,7 +120,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         from glov.runs.loaded_models import Models
 
         scorer = Models(cfg, run=run).scorer
-    out = args.output or f"{args.run_dir.rstrip('/')}-export"
     for path in export_run(cfg, report, data, out, scorer, args.method):
         print(f"wrote {path}")
     return 0

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from glov.config import GlovConfig, config_to_yaml
+from glov.os_errors import check_creatable, parents_made_for
 from pipelines.limits import check_workflow_limits
 
 
@@ -33,8 +34,8 @@ def compile_pipeline(
     # the cluster would refuse is never written.
     check_workflow_limits(cfg)
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
+    check_creatable(out, "file")
+    with parents_made_for(out), warnings.catch_warnings():
         # kfp warns that Python 3.9-era typing is deprecated etc.; not actionable here.
         warnings.simplefilter("ignore", FutureWarning)
         extra = {}

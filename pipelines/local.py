@@ -23,6 +23,7 @@ from typing import Any
 
 from glov.config import GlovConfig
 from glov.errors import GlovError
+from glov.os_errors import check_creatable
 from glov.runs.inputs import cache_dir
 from glov.runs.rundir import RunDir, default_run_id, open_mode
 from glov.runs.start import preflight
@@ -85,9 +86,10 @@ def run_local(
     # data), before anything is created or any task starts; data prep then
     # creates the run, or reopens it on --resume.
     mode = open_mode(resume=resume, force=force)
+    proot = Path(pipeline_root) if pipeline_root else default_pipeline_root(cfg)
+    check_creatable(proot, "dir")
     preflight(cfg, root, run_id, mode)
     RunDir.claim(root, run_id, mode, cfg.store)
-    proot = Path(pipeline_root) if pipeline_root else default_pipeline_root(cfg)
     proot.mkdir(parents=True, exist_ok=True)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),

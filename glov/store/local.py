@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -9,13 +10,20 @@ from pathlib import Path
 from glov.store.base import ObjectExists, Store
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python < 3.13 reports a symbolic link loop this way
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from None
+
+
 class LocalStore(Store):
     def __init__(self, root: str | Path):
-        self.root = Path(root).expanduser().resolve()
+        self.root = _resolved(Path(root).expanduser())
         self.uri = f"file://{self.root}"
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = _resolved(self.root / key)
         if path != self.root and self.root not in path.parents:
             raise ValueError(f"key {key!r} escapes the store root")
         return path

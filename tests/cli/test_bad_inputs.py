@@ -158,30 +158,3 @@ def test_bad_input_is_refused_by_name(case: Case, tmp_path: Path, monkeypatch, c
     # Refused before anything was created: no run directory, no pipeline YAML.
     assert list((tmp_path / "runs").iterdir()) == []
     assert not (tmp_path / "p.yaml").exists()
-
-
-@pytest.mark.parametrize(
-    ("errno_", "shown"),
-    [(28, "No space left on device"), (30, "Read-only file system"), (13, "Permission denied")],
-)
-def test_file_system_refusing_a_write_mid_run(errno_, shown, monkeypatch, capsys):
-    # Checked up front where it can be (a run directory under a file, not
-    # writable); a disk that fills up during a run still ends in error:/fix:.
-    import os
-
-    def fails(args):
-        raise OSError(errno_, os.strerror(errno_), "/runs/r1/arms/a/steps.jsonl")
-
-    monkeypatch.setattr("cli.run_command.run_in_process", fails)
-    rc = main(["run", "--config", "smoke"])
-    err = capsys.readouterr().err
-    assert rc == 2 and f"error: {shown}: /runs/r1/arms/a/steps.jsonl" in err and "fix:" in err
-
-
-def test_other_os_errors_are_bugs_and_are_not_hidden(monkeypatch):
-    def fails(args):
-        raise FileNotFoundError(2, "No such file or directory", "/internal/file")
-
-    monkeypatch.setattr("cli.run_command.run_in_process", fails)
-    with pytest.raises(FileNotFoundError):
-        main(["run", "--config", "smoke"])

@@ -45,9 +45,10 @@ def test_resume_of_nothing_says_so(tmp_path):
 
 def test_run_directory_under_a_file_is_refused_before_writing(tmp_path):
     (tmp_path / "f").write_text("x")
-    with pytest.raises(RunDirError, match="not a directory") as err:
+    with pytest.raises(NotADirectoryError) as err:
         RunDir.claim(str(tmp_path / "f" / "runs"), "r1", "new")
-    assert "writable" in err.value.fix
+    assert err.value.filename == str(tmp_path / "f" / "runs" / "r1")
+    assert (tmp_path / "f").read_text() == "x"
 
 
 def test_existing_checks_the_run_id(tmp_path):

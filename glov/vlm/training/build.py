@@ -24,6 +24,7 @@ from typing import Any
 
 from glov.digests import sha256_file
 from glov.errors import ModelError
+from glov.os_errors import refusal
 from glov.vlm.training.recipe import BUILD_PREFIX, Recipe, recipe_for
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,7 @@ def _locked(path: Path) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(path, "a")  # noqa: SIM115 (held open for the lock's lifetime)
     except OSError as exc:
-        raise ModelError(
-            f"cannot create the VLM build cache {path.parent}: {exc.strerror}",
-            "set run.cache_dir to a writable folder",
-        ) from None
+        raise refusal(exc, "run.cache_dir") from None
     with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
