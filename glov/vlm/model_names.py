@@ -12,7 +12,7 @@ from pathlib import Path
 import open_clip
 
 from glov.errors import ModelError
-from glov.file_syntax import decode_utf8, parse_json
+from glov.vlm.clip_files import model_config_file
 from glov.vlm.towers import localise_text_tower
 
 SHIPPED_CONFIGS = Path(__file__).parent / "model_configs"
@@ -24,14 +24,8 @@ def resolve_model_name(model: str) -> str:
     `model` is an open_clip model name, a shipped config name (glov-tiny-vit) or
     a path to a model-config JSON (registered under the file's stem).
     """
-    if model.endswith(".json") or Path(model).is_file():
-        path = Path(model).expanduser()
-        if not path.is_file():
-            raise ModelError(
-                f"model config file {model} does not exist",
-                "give vlm.model an open_clip model name or the path to a model-config JSON",
-            )
-        _check_model_config(path)
+    path = model_config_file(model)
+    if path is not None:
         open_clip.add_model_config(path)
         localise_text_tower(path.stem)
         return path.stem
@@ -47,16 +41,3 @@ def resolve_model_name(model: str) -> str:
         f"unknown VLM model {model!r}",
         f"{hint}use a name from open_clip.list_models() or a path to a model-config JSON",
     )
-
-
-def _check_model_config(path: Path) -> None:
-    fix = "fix or replace the open_clip model config named by vlm.model"
-    text = decode_utf8(path.read_bytes(), str(path), fix, ModelError)
-    cfg = parse_json(text, str(path), fix, ModelError)
-    keys = ("embed_dim", "vision_cfg", "text_cfg")
-    missing = [k for k in keys if not isinstance(cfg, dict) or k not in cfg]
-    if missing:
-        raise ModelError(
-            f"model config {path} lacks {', '.join(missing)}",
-            "write an open_clip model config (embed_dim, vision_cfg, text_cfg)",
-        )

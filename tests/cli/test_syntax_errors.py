@@ -2,9 +2,9 @@
 
 The table covers the files a user writes and the project reads: a config YAML
 (several kinds of YAML mistake, and bytes that are not UTF-8), a dataset's
-dataset.yaml, CSV manifests and a VLGuard annotations JSON. Each is refused
-before anything is created, with exit 2 and no traceback, naming the user's
-file (never `<unicode string>`) and the place.
+dataset.yaml, CSV manifests, an open_clip model-config JSON and a VLGuard
+annotations JSON. Each is refused before anything is created, with exit 2 and
+no traceback, naming the user's file (never `<unicode string>`) and the place.
 """
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ def manifest(text: bytes) -> Callable[[Path], tuple[list[str], Path]]:
     return make
 
 
+def model_config_json(tmp: Path) -> tuple[list[str], Path]:
+    path = tmp / "my-model.json"
+    path.write_text('{"embed_dim": 64,\n "vision_cfg": {"layers": 2,}\n}\n')
+    return ["--set", f"vlm.model={path}", "--set", "vlm.pretrained=null"], path
+
+
 def vlguard_json(tmp: Path) -> tuple[list[str], Path]:
     root = write_vlguard(tmp / "vlguard")
     (root / "test.json").write_text('[{"id": "u1", "image": "violence/u1.png",\n  "safe": tru}]')
@@ -84,6 +90,7 @@ CASES: list[Case] = [
     ("manifest: not UTF-8", manifest(b"path,label\ncat0.png,c\xe4t\n"), "2:11", "not UTF-8"),
     ("manifest: empty label", manifest(b"path,label\ncat0.png,\n"), "2:10", "label cell"),
     ("manifest: header lacks label", manifest(b"path,class\ncat0.png,cat\n"), "1:1", "label"),
+    ("model config JSON", model_config_json, "2:29", "invalid JSON"),
     ("VLGuard annotations JSON", vlguard_json, "2:11", "invalid JSON"),
 ]
 

@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 from glov.llm import loader
+from glov.llm.source import GGUF_MAGIC
 
 
 def test_concurrent_loads_convert_a_gguf_once(tmp_path: Path, monkeypatch) -> None:
     gguf = tmp_path / "m.gguf"
-    gguf.write_bytes(loader.GGUF_MAGIC + b"\0" * 64)
+    gguf.write_bytes(GGUF_MAGIC + b"\0" * 64)
     calls: list[Path] = []
 
     def slow_convert(src: Path, target: Path, trust_remote_code: bool) -> None:

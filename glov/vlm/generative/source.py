@@ -27,13 +27,22 @@ _MEMO = "file-digests.json"
 
 def local_model_dir(source: str) -> Path:
     """A local directory holding the model named by `source` (a directory or HF id)."""
-    source = source.strip()
-    if source.startswith("s3://"):
+    if source.strip().startswith("s3://"):
         raise ModelError(
             f"vlm.model {source} is an s3:// URI that was not downloaded first",
             "run through `glov run` (it fetches s3:// inputs), or download the directory "
             "and set vlm.model to it",
         )
+    return check_local_model(source) or _hub_snapshot(source.strip())
+
+
+def check_local_model(source: str) -> Path | None:
+    """The model directory `source` names, checked without loading; None for an HF id.
+
+    A run calls this before it creates anything, so a typo in a local path is
+    refused before the run directory exists.
+    """
+    source = source.strip()
     path = Path(source).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -47,7 +56,7 @@ def local_model_dir(source: str) -> Path:
             f"VLM path {source!r} does not exist or is not a directory",
             "set vlm.model to a model directory, an HF id or an s3:// prefix",
         )
-    return _hub_snapshot(source)
+    return None
 
 
 def _hub_snapshot(repo_id: str) -> Path:
