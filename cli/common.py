@@ -23,6 +23,13 @@ def print_error(exc: GlovError) -> int:
     return 2
 
 
+def print_errors(errors: list[GlovError]) -> int:
+    """Each error as its paragraph; exit status 2 if there were any, else 0."""
+    for exc in errors:
+        print_error(exc)
+    return 2 if errors else 0
+
+
 def add_config_args(p: argparse.ArgumentParser) -> None:
     """--config PROFILE_OR_YAML and repeatable --set KEY=VALUE."""
     p.add_argument(

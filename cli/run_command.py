@@ -93,12 +93,18 @@ def run_local(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from glov.runs.inputs import load_or_prepare_data
+    from glov.runs.integrity import REPORT_KEY, check_run, damage_error
     from glov.runs.loaded_models import Models
     from glov.runs.report import write_report
 
     root, run_id = split_run_dir(args.run_dir)
     run = RunDir.existing(root, run_id)
     cfg = run.config()
+    # A report is written from the step records: damaged ones would make it cover
+    # less than they did. Only a damaged report.json is this command's to mend.
+    damaged = [p for p in check_run(cfg, run).problems if p.key != REPORT_KEY]
+    if damaged:
+        raise damage_error(damaged, run)
     report = write_report(cfg, run, Models(cfg, run=run).scorer, load_or_prepare_data(cfg, run))
     print_summary(report, run)
     return 0

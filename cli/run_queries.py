@@ -1,16 +1,19 @@
 """Run queries: `glov list`, `glov show`, `glov compare`, `glov export`.
 
 They read run directories only (no models, except `export`'s classifier head),
-so they work on a running run and on an s3:// store alike.
+so they work on a running run and on an s3:// store alike. A damaged or
+inconsistent record (glov.runs.integrity) is printed as an error paragraph
+after what could be read, and the exit status is then 2.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from cli.common import pct, split_run_dir
+from cli.common import pct, print_errors, split_run_dir
 from cli.path_origins import default_export_dir
 from glov.config import StoreConfig
+from glov.errors import GlovError, RunDirError
 from glov.os_errors import check_creatable
 from glov.runs.catalog import RunSummary, run_ids, summarize
 from glov.runs.rundir import RunDir
@@ -60,11 +63,19 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"no runs in {args.root}")
         return 0
     print(f"{'run':<36} {'profile':<12} {'state':<11} {'steps':>9} {'best fitness':>12}")
+    errors: list[GlovError] = []
     for run_id in ids:
-        s = summarize(RunDir.existing(args.root, run_id))
+        run = RunDir.existing(args.root, run_id)
+        try:
+            s = summarize(run)
+        except RunDirError as exc:  # its config.yaml cannot be read: nothing else can be
+            print(f"{run_id:<36} {'?':<12} {'damaged':<11} {'?':>9} {'-':>12}")
+            errors.append(exc)
+            continue
         best = s.best.best_fitness if s.best else None
         print(f"{run_id:<36} {s.profile:<12} {s.state:<11} {_steps(s):>9} {pct(best):>12}")
-    return 0
+        errors += [p.error() for p in s.problems]
+    return print_errors(errors)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -85,13 +96,21 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(
                 f"  {name:>18}: test best {pct(arm['test_best'])}  top-n {pct(arm['test_top_n'])}"
             )
-    return 0
+    return print_errors([p.error() for p in s.problems])
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     print(f"{'run':<36} {'method':<13} {'arm':<18} {'test best':>9} {'top-n':>7} {'S-TEMP':>7}")
+    errors: list[GlovError] = []
     for run_dir in args.run_dirs:
-        s = summarize(_open(run_dir))
+        run = _open(run_dir)
+        try:
+            s = summarize(run)
+        except RunDirError as exc:  # its config.yaml cannot be read: nothing else can be
+            print(f"{run_dir:<36} not finished (damaged)")
+            errors.append(exc)
+            continue
+        errors += [p.error() for p in s.problems]
         if s.report is None:
             print(f"{s.run_id:<36} not finished ({s.state}, {_steps(s)} steps)")
             continue
@@ -102,7 +121,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"{s.run_id:<36} {method:<13} {name:<18} {pct(arm['test_best']):>9} "
                 f"{pct(arm['test_top_n']):>7} {pct(r['baselines']['s_temp']['test']):>7}"
             )
-    return 0
+    return print_errors(errors)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -110,10 +129,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from glov.runs.inputs import load_or_prepare_data
 
     run = _open(args.run_dir)
-    report = require_report(run)
+    cfg = run.config()
+    report = require_report(cfg, run)
     out = args.output or default_export_dir(args.run_dir)
     check_creatable(out, "dir")  # before the models load
-    cfg = run.config()
     data = load_or_prepare_data(cfg, run)
     scorer = None
     if not args.no_head:

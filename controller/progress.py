@@ -2,7 +2,9 @@
 
 Arms are read from the directory (`arms/<arm>/steps.jsonl`), not derived from
 the spec: method, alphas and compare_with are run parameters, so only the run
-knows its arms. Step 0 is the seed; an arm at step N has N + 1 records.
+knows its arms. Step 0 is the seed; an arm at step N has N + 1 records. A
+damaged or disagreeing record is named (file, line, meaning, fix) in
+`problems`, the progress of the records before it still counts.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from glov.errors import GlovError
+from glov.runs.integrity import REPORT_KEY, read_record, report_disagreements
 from glov.runs.rundir import RunDir
+from glov.runs.step_log import RecordProblem
 from glov.store import open_store
-
-REPORT = "report.json"
 
 
 class StoreError(GlovError):
@@ -28,6 +30,8 @@ class Progress:
     best_template: str | None = None
     best_arm: str | None = None
     report_uri: str | None = None
+    # Damaged or disagreeing records (glov.runs.integrity), each `problem; fix: ...`.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def step(self) -> str:
@@ -43,8 +47,10 @@ def read_progress(store_uri: str, run_id: str, total_steps: int) -> Progress:
             {key.split("/")[1] for key in run.store.list("arms/") if key.endswith("/steps.jsonl")}
         )
         progress = Progress(total_steps=total_steps)
-        for arm in arms:
-            records = run.steps(arm)
+        logs = {arm: run.step_log(arm) for arm in arms}
+        found: list[RecordProblem] = [log.problem for log in logs.values() if log.problem]
+        for arm, log in logs.items():
+            records = log.records
             if not records:
                 continue
             progress.steps[arm] = records[-1]["step"]
@@ -56,9 +62,12 @@ def read_progress(store_uri: str, run_id: str, total_steps: int) -> Progress:
                 progress.best_fitness = float(fitness)
                 progress.best_template = best.get("template")
                 progress.best_arm = arm
-        if run.has(REPORT):
-            _from_report(progress, run.read_json(REPORT))
+        report = read_record(run, REPORT_KEY, found)
+        if report is not None:
+            found += report_disagreements(run, report, logs)
+            _from_report(progress, report)
             progress.report_uri = f"{run.uri.rstrip('/')}/report.md"
+        progress.problems = [f"{p.problem}; fix: {p.fix}" for p in found]
         return progress
     except GlovError as exc:
         problem = f"cannot read run {run_id} in {store_uri}: {exc.problem}"

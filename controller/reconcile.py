@@ -249,7 +249,12 @@ class Reconciler:
         except StoreError as exc:
             upd.condition("ProgressAvailable", False, "StoreUnavailable", str(exc))
             return
-        upd.condition("ProgressAvailable", True, "RunDirectoryRead", upd.get("runDirectory"))
+        if progress.problems:
+            # What the records before the damage say is still shown below.
+            message = " | ".join(progress.problems)
+            upd.condition("ProgressAvailable", False, "RecordDamaged", message)
+        else:
+            upd.condition("ProgressAvailable", True, "RunDirectoryRead", upd.get("runDirectory"))
         upd.set(step=progress.step, steps=progress.steps)
         if progress.best_fitness is not None:
             upd.set(

@@ -9,7 +9,8 @@ Phases (status.phase; the Argo CD health check in manifests/README.md maps them)
     Invalid    the spec cannot run; the Accepted condition names the field
 
 Condition types: Accepted (the spec), Submitted (the Kubeflow run),
-Succeeded (the outcome), ProgressAvailable (the run directory), SpecApplied
+Succeeded (the outcome), ProgressAvailable (the run directory: False with
+reason RecordDamaged names a damaged record, file and line), SpecApplied
 (a spec edit after submission is not applied).
 """
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from glov.runs.finish import finished_report
+from glov.runs.integrity import check_run, read_record
 from glov.runs.rundir import CONFIG_KEY, RunDir
-from glov.search.arms import arms_for
+from glov.runs.step_log import RecordProblem
 from glov.store import open_store
 
 
@@ -34,9 +34,13 @@ class RunSummary:
     finished: bool
     arms: list[ArmProgress] = field(default_factory=list)
     report: dict | None = None
+    # Damaged or disagreeing records (glov.runs.integrity): file, line, meaning, fix.
+    problems: list[RecordProblem] = field(default_factory=list)
 
     @property
     def state(self) -> str:
+        if self.problems:
+            return "damaged"
         if self.finished:
             return "finished"
         return "not started" if all(a.steps_done < 0 for a in self.arms) else "incomplete"
@@ -54,30 +58,34 @@ def run_ids(root: str) -> list[str]:
 
 
 def summarize(run: RunDir) -> RunSummary:
-    """How far a run got, arm by arm, from its directory alone."""
+    """How far a run got, arm by arm, from its directory alone; what of it is damaged.
+
+    A config.yaml that cannot be read raises (RunDirError): without it nothing
+    else can be judged.
+    """
     cfg = run.config()
+    check = check_run(cfg, run)
     arms = []
-    for arm in arms_for(cfg):
-        records = run.steps(arm.name)
+    for name, records in check.steps.items():
         best = records[-1]["best"] if records else None
         arms.append(
             ArmProgress(
-                name=arm.name,
+                name=name,
                 steps_done=len(records) - 1,
                 best_fitness=best["fitness"] if best else None,
-                best_template=best["template"] if best else None,
-                guided_steps=sum(1 for r in records if r.get("guidance", {}).get("applied")),
+                best_template=best.get("template") if best else None,
+                guided_steps=sum(1 for r in records if (r.get("guidance") or {}).get("applied")),
             )
         )
-    meta = run.read_json("run.json") if run.has("run.json") else {}
-    report = finished_report(cfg, run)
+    meta = read_record(run, "run.json", []) or {}
     return RunSummary(
         run_id=run.run_id,
         uri=run.uri,
         profile=cfg.profile,
         created=meta.get("created"),
         steps_target=cfg.search.steps,
-        finished=report is not None,
+        finished=check.report is not None,
         arms=arms,
-        report=report,
+        report=check.report,
+        problems=check.problems,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.errors import RunDirError
+from glov.runs.integrity import REPORT_KEY, check_run, damage_error
 from glov.runs.rundir import RunDir
 from glov.vlm.scorer import Scorer
 
@@ -67,9 +68,21 @@ def export_run(
     return written
 
 
-def require_report(run: RunDir) -> dict:
-    if not run.has("report.json"):
+def require_report(cfg: GlovConfig, run: RunDir) -> dict:
+    """The report of a finished run: one whose records are whole and agree with it."""
+    check = check_run(cfg, run)
+    if check.problems:
+        raise damage_error(check.problems, run)
+    if check.report is None:
+        if not run.has(REPORT_KEY):
+            raise RunDirError(
+                f"{run.uri} has no report yet",
+                f"finish the run first, or run `glov report {run.location}`",
+            )
         raise RunDirError(
-            f"{run.uri} has no report yet", f"finish the run first, or run `glov report {run.uri}`"
+            f"{run.where(REPORT_KEY)} does not cover the run's step records (the run is not "
+            "finished, or went on after the report was written)",
+            f"finish the run (glov run --config PROFILE --run-dir {run.location} --resume), or "
+            f"write the report again from the records: glov report {run.location}",
         )
-    return run.read_json("report.json")
+    return check.report

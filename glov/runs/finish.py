@@ -12,13 +12,12 @@ from contextlib import ExitStack
 from glov.config import GlovConfig
 from glov.data import DataBundle
 from glov.metrics import RunMetrics
+from glov.runs.integrity import check_run
 from glov.runs.report import write_report
 from glov.runs.rundir import RunDir
 from glov.runs.telemetry import record_final, run_metrics
 from glov.search.arms import arms_for
 from glov.vlm.scorer import Scorer
-
-REPORT_KEY = "report.json"
 
 
 def finish_run(
@@ -57,12 +56,6 @@ def finish_run(
 
 
 def finished_report(cfg: GlovConfig, run: RunDir) -> dict | None:
-    """report.json of this run if it covers exactly the finished steps of every arm."""
-    if not run.has(REPORT_KEY):
-        return None
-    report = run.read_json(REPORT_KEY)
-    arms = report.get("arms", {})
-    for arm in arms_for(cfg):
-        if arm.name not in arms or arms[arm.name].get("steps") != cfg.search.steps:
-            return None
-    return report
+    """report.json of this run if it covers exactly the finished steps of every arm
+    (glov.runs.integrity: no record damaged, every arm at search.steps or beyond)."""
+    return check_run(cfg, run).report

@@ -45,7 +45,14 @@ def run_arm(
     metrics: RunMetrics | None = None,
 ) -> ArmState:
     """Run (or resume) one arm up to search.steps (metrics: the arm's recorder)."""
-    done = run.steps(arm.name)
+    step_log = run.step_log(arm.name)
+    if step_log.problem is not None:
+        log.warning(
+            "%s; this run redoes step %d, keeping the finished steps as stored",
+            step_log.problem.problem,
+            len(step_log.records),
+        )
+    done = step_log.records
     state = replay(arm, done, cfg.guidance.negative)
     if len(done) > cfg.search.steps + 1:
         log.warning(

@@ -18,12 +18,12 @@ import re
 import time
 from typing import Any, Literal
 
-import yaml
-
 from glov.config import GlovConfig, StoreConfig, config_to_yaml, validate_config
 from glov.config.keys import flatten
-from glov.errors import RunDirError
+from glov.errors import ConfigError, RunDirError
+from glov.file_syntax import decode_utf8, parse_json, parse_yaml
 from glov.os_errors import check_creatable
+from glov.runs.step_log import StepLog, parse_step_log
 from glov.store import Store, open_store
 
 # Keys that may differ between a run and its resumption: they change how far
@@ -45,6 +45,16 @@ RESUMABLE_CHANGES = {
 OpenMode = Literal["new", "resume", "replace", "reuse"]
 # What makes a folder a run: the config it was created with.
 CONFIG_KEY = "config.yaml"
+# What to do about a run record that does not parse, by key ({run}: the run directory).
+RECORD_FIXES = {
+    CONFIG_KEY: "restore config.yaml from a backup: the run cannot be resumed or reported "
+    "without the settings it was created with",
+    "run.json": "restore run.json from a backup, or move it away: it only names the run's id, "
+    "profile and creation time",
+    "data.json": "restore data.json from a backup, or start the run again with --force: its "
+    "steps were scored on the splits it names",
+    "report.json": "write the report again from the step records: glov report {run}",
+}
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -188,42 +198,70 @@ class RunDir:
         return run
 
     # -- contents -----------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """The run directory as a user names it: a local path, else the store URI."""
+        path = self.store.local_path("")
+        return str(path) if path is not None else self.uri
+
+    def where(self, key: str) -> str:
+        """A record's file as a user names it (in messages)."""
+        return f"{self.location.rstrip('/')}/{key}"
+
+    def _read_text(self, key: str) -> str:
+        data = self.store.read_bytes(key)
+        return decode_utf8(data, self.where(key), self.fix_for(key), RunDirError)
+
+    def fix_for(self, key: str) -> str:
+        """What to do about a damaged record `key`."""
+        return RECORD_FIXES.get(key, "restore the file from a backup").format(run=self.location)
+
     def config(self) -> GlovConfig:
-        return validate_config(yaml.safe_load(self.store.read_text(CONFIG_KEY)))
+        where, fix = self.where(CONFIG_KEY), self.fix_for(CONFIG_KEY)
+        data = parse_yaml(self._read_text(CONFIG_KEY), where, fix, RunDirError)
+        if not isinstance(data, dict):
+            raise RunDirError(f"{where}: the run's config is not a mapping of settings", fix)
+        try:
+            return validate_config(data)
+        except ConfigError as exc:  # edited by hand: name the file, not a --set
+            raise RunDirError(f"{where}: {exc.problem}", fix) from None
 
     def write_json(self, key: str, obj: Any, *, overwrite: bool = False) -> None:
         self.store.write_text(key, json.dumps(obj, indent=2, sort_keys=True), overwrite=overwrite)
 
     def read_json(self, key: str) -> Any:
-        return json.loads(self.store.read_text(key))
+        """A JSON record; one that does not parse is a RunDirError naming file, line, column."""
+        return parse_json(self._read_text(key), self.where(key), self.fix_for(key), RunDirError)
 
     def has(self, key: str) -> bool:
         return self.store.exists(key)
 
-    def steps(self, arm: str) -> list[dict]:
-        """Finished step records of an arm; a torn last line (crash mid-append) is dropped."""
+    def step_log(self, arm: str) -> StepLog:
+        """An arm's step records, with the line that ended them if it is damaged."""
         key = f"arms/{arm}/steps.jsonl"
         if not self.store.exists(key):
-            return []
-        records = []
-        for line in self.store.read_text(key).splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-        # Only a contiguous prefix 0..n-1 counts as finished.
-        return [r for i, r in enumerate(records) if r.get("step") == i]
+            return StepLog([], b"", None, intact=True)
+        resume = (
+            "resume the run with the config it was created with (glov run --config PROFILE "
+            f"--run-dir {self.location} --resume)"
+        )
+        return parse_step_log(self.store.read_bytes(key), self.where(key), key, resume)
+
+    def steps(self, arm: str) -> list[dict]:
+        """Finished step records of an arm: the contiguous prefix 0..n-1 (see step_log)."""
+        return self.step_log(arm).records
 
     def append_step(self, arm: str, record: dict) -> None:
-        done = self.steps(arm)
+        log = self.step_log(arm)
+        done = log.records
         if record["step"] != len(done):
             raise RunDirError(
                 f"step {record['step']} of arm {arm} does not follow step {len(done) - 1}",
                 "resume the run instead of writing steps out of order",
             )
         key = f"arms/{arm}/steps.jsonl"
-        if self.store.exists(key) and len(done) < len(self.store.read_text(key).splitlines()):
-            # Drop a torn tail left by a crash before appending after it.
-            kept = "".join(json.dumps(r, sort_keys=True) + "\n" for r in done)
-            self.store.write_text(key, kept, overwrite=True)
+        if not log.intact:
+            # Drop a damaged tail (a crash mid-append) before appending after it; the
+            # finished steps keep their stored bytes.
+            self.store.write_bytes(key, log.kept, overwrite=True)
         self.store.append_line(key, json.dumps(record, sort_keys=True))

@@ -33,6 +33,7 @@ def preflight(cfg: GlovConfig, root: str, run_id: str, mode: OpenMode) -> DataBu
     check_model_paths(cfg)
     ds_templates(cfg.eval.ds_templates)  # a set's name is known only to the VLM layer
     if exists and run.has(DATA_KEY):
+        run.read_json(DATA_KEY)  # a damaged one is named now, not after the models load
         return None
     return prepare_bundle(with_local_inputs(cfg).data, cache_dir(cfg), cfg.objective)
 

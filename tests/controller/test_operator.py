@@ -22,7 +22,7 @@ def write_steps(store_uri: str, run_id: str, arm: str, fitnesses: list[float]) -
     run = RunDir(open_store(store_uri).child(run_id), run_id)
     for step, fitness in enumerate(fitnesses):
         best = {"template": f"a photo of a {{}} (step {step} of {arm})", "fitness": fitness}
-        run.append_step(arm, {"step": step, "best": best})
+        run.append_step(arm, {"step": step, "scored": [best], "best": best})
 
 
 async def test_a_run_that_succeeds(cluster, kfp, operator, store_uri):

@@ -190,3 +190,21 @@ def test_resumed_arms_with_different_steps_are_reported(
     assert "Steps per arm differ from search.steps: glov-alpha1 2" in run.store.read_text(
         "report.md"
     )
+
+
+def test_resume_redoes_a_torn_step_and_keeps_the_complete_ones_byte_identical(
+    tmp_path, scorer, smollm2, test_cache_dir, caplog
+):
+    cfg = _cfg(test_cache_dir, steps=1, **{"search.compare_with": "[]"})
+    run, _ = _run(tmp_path, "torn", cfg, scorer, smollm2)
+    path = run.store.local_path("arms/glov-alpha1/steps.jsonl")
+    data = path.read_bytes()
+    step0 = data[: data.index(b"\n") + 1]
+    path.write_bytes(data[:-30])  # step 1 cut off mid-line, as a crash leaves it
+    resumed, report = _run(tmp_path, "torn", cfg, scorer, smollm2, resume=True)
+    assert path.read_bytes().startswith(step0)  # step 0, byte for byte
+    assert [r["step"] for r in resumed.steps("glov-alpha1")] == [0, 1]
+    assert resumed.step_log("glov-alpha1").problem is None
+    assert f"{path}:2: a step record cut off mid-line" in caplog.text
+    assert "this run redoes step 1" in caplog.text
+    assert report["arms"]["glov-alpha1"]["steps"] == 1
