@@ -9,6 +9,7 @@ after what could be read, and the exit status is then 2.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 from cli.common import pct, print_errors, split_run_dir
 from cli.path_origins import default_export_dir
@@ -57,6 +58,22 @@ def _steps(s: RunSummary) -> str:
     return f"{span}/{s.steps_target}"
 
 
+def _summaries(
+    runs: list[RunDir], errors: list[GlovError]
+) -> Iterator[tuple[RunDir, RunSummary | None]]:
+    """Each run with its summary, None when its config.yaml cannot be read (nothing else
+    can be then); every damaged record goes to `errors`, to be printed after the table."""
+    for run in runs:
+        try:
+            summary = summarize(run)
+        except RunDirError as exc:
+            errors.append(exc)
+            yield run, None
+            continue
+        errors += [p.error() for p in summary.problems]
+        yield run, summary
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     ids = run_ids(args.root)
     if not ids:
@@ -64,17 +81,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'run':<36} {'profile':<12} {'state':<11} {'steps':>9} {'best fitness':>12}")
     errors: list[GlovError] = []
-    for run_id in ids:
-        run = RunDir.existing(args.root, run_id)
-        try:
-            s = summarize(run)
-        except RunDirError as exc:  # its config.yaml cannot be read: nothing else can be
-            print(f"{run_id:<36} {'?':<12} {'damaged':<11} {'?':>9} {'-':>12}")
-            errors.append(exc)
+    for run, s in _summaries([RunDir.existing(args.root, i) for i in ids], errors):
+        if s is None:
+            print(f"{run.run_id:<36} {'?':<12} {'damaged':<11} {'?':>9} {'-':>12}")
             continue
         best = s.best.best_fitness if s.best else None
-        print(f"{run_id:<36} {s.profile:<12} {s.state:<11} {_steps(s):>9} {pct(best):>12}")
-        errors += [p.error() for p in s.problems]
+        print(f"{s.run_id:<36} {s.profile:<12} {s.state:<11} {_steps(s):>9} {pct(best):>12}")
     return print_errors(errors)
 
 
@@ -102,15 +114,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     print(f"{'run':<36} {'method':<13} {'arm':<18} {'test best':>9} {'top-n':>7} {'S-TEMP':>7}")
     errors: list[GlovError] = []
-    for run_dir in args.run_dirs:
-        run = _open(run_dir)
-        try:
-            s = summarize(run)
-        except RunDirError as exc:  # its config.yaml cannot be read: nothing else can be
-            print(f"{run_dir:<36} not finished (damaged)")
-            errors.append(exc)
+    for run, s in _summaries([_open(d) for d in args.run_dirs], errors):
+        if s is None:
+            print(f"{run.run_id:<36} not finished (damaged)")
             continue
-        errors += [p.error() for p in s.problems]
         if s.report is None:
             print(f"{s.run_id:<36} not finished ({s.state}, {_steps(s)} steps)")
             continue
