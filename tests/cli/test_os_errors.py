@@ -1,11 +1,14 @@
 """The file system refusing something: one mapping to problem and fix, for every command.
 
-Two tables. The first makes each errno class for real where this machine can
+Three tables. The first makes each errno class for real where this machine can
 (a file in the way, a directory where a file belongs, a name too long, a link
 loop) under the path each command takes: `-o` of compile and export,
---run-dir, store.uri, run.cache_dir, --pipeline-root. The second injects the
-errnos a test cannot provoke as root (permission, read-only, no space, quota,
-too many links) into a real write or read of several commands. Each must end
+--run-dir, store.uri, run.cache_dir, --pipeline-root. The second turns the
+pre-checks off, so the same real errors (exists, not-a-directory,
+is-a-directory) are met by the write itself, mid-command, as a race or a
+missed check would meet them. The third injects the errnos a test cannot
+provoke as root (permission, read-only, no space, quota, too many links) into
+a real write or read of several commands. Each must end
 in one `error:`/`fix:` paragraph with exit 2 and no traceback, the fix naming
 the option or setting the path came from, and nothing already stored changed.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
+from glov.os_errors import explain
 from tests.cli.error_output import one_paragraph, tree_digest
 from tests.cli.fake_runs import finished_run
 from tests.cli.test_bad_inputs import folder_dataset
@@ -106,6 +110,80 @@ def _takes_config(argv: list[str]) -> bool:
 def test_a_path_the_file_system_refuses_names_its_option(case: Case, place: Path, capsys):
     _, argv, named, option = case
     problem, fix = _refused(argv, place, capsys)
+    assert named in problem, problem
+    assert f"for {option}" in fix, fix
+
+
+# (case id, argv, the pre-check turned off, the errno the write meets, problem words, option)
+Unchecked = tuple[str, list[str], str, int, str, str]
+UNCHECKED: list[Unchecked] = [
+    (
+        "compile -o under a file: mkdir",
+        ["compile", "-o", "afile/p.yaml"],
+        "pipelines.compile.check_creatable",
+        errno.EEXIST,
+        "afile is a file",
+        "-o",
+    ),
+    (
+        "compile -o two below a file: mkdir",
+        ["compile", "-o", "afile/sub/p.yaml"],
+        "pipelines.compile.check_creatable",
+        errno.ENOTDIR,
+        "afile is a file, not a directory",
+        "-o",
+    ),
+    (
+        "compile -o is a directory: the write",
+        ["compile", "-o", "adir.yaml"],
+        "pipelines.compile.check_creatable",
+        errno.EISDIR,
+        "adir.yaml is a directory",
+        "-o",
+    ),
+    (
+        "export -o is a file: mkdir",
+        ["export", "runs/done", "-o", "afile", "--no-head"],
+        "cli.run_queries.check_creatable",
+        errno.EEXIST,
+        "afile is a file",
+        "-o",
+    ),
+    (
+        "run --run-dir under a file: the first record",
+        _run("--run-dir", "afile/r1"),
+        "glov.runs.rundir.check_creatable",
+        errno.ENOTDIR,
+        "afile is a file, not a directory",
+        "--run-dir",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", UNCHECKED, ids=[c[0] for c in UNCHECKED])
+def test_an_error_met_by_the_write_itself_maps_the_same(
+    case: Unchecked, place: Path, capsys, monkeypatch
+):
+    _, argv, check, code, named, option = case
+    (place / "adir.yaml").mkdir()
+    met: list[int] = []
+
+    def unchecked(path, kind) -> None:
+        met.append(0)  # the check was reached, and skipped
+
+    monkeypatch.setattr(check, unchecked)
+    # export reads data.json only to write the head, which --no-head skips
+    monkeypatch.setattr("glov.runs.inputs.load_or_prepare_data", lambda cfg, run: None)
+    explained: list[int | None] = []
+    real_explain = explain
+
+    def spying(exc: OSError, option: str | None = None):
+        explained.append(exc.errno)
+        return real_explain(exc, option)
+
+    monkeypatch.setattr("cli.main.explain", spying)
+    problem, fix = _refused(argv, place, capsys)
+    assert met and explained == [code]  # the OS raised it, not a pre-check
     assert named in problem, problem
     assert f"for {option}" in fix, fix
 
