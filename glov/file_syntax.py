@@ -10,6 +10,7 @@ file it is (a config the user wrote, a run record, a dataset manifest).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -98,3 +99,10 @@ def parse_json(text: str, source: str, fix: str, error: type[GlovError] = GlovEr
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(json_syntax(exc, source), fix) from None
+
+
+def read_json_file(path: Path, fix: str, error: type[GlovError] = GlovError) -> Any:
+    """The JSON file at `path`; bytes that are not UTF-8 or bad syntax raised as `error`
+    naming `path:line:column`."""
+    text = decode_utf8(path.read_bytes(), str(path), fix, error)
+    return parse_json(text, str(path), fix, error)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from glov.config import LLMConfig
 from glov.errors import ModelError
+from glov.file_syntax import read_json_file
 from glov.llm.split_gguf import SPLIT_PACKAGED
 
 PKG_PREFIX = "pkg://"
@@ -83,6 +84,9 @@ def check_local_source(cfg: LLMConfig) -> Path | None:
                 else "point llm.model at a directory written by save_pretrained (with config.json)"
             )
             raise ModelError(f"{path} is not a model directory: it has no config.json", fix)
+        # transformers would name a broken config.json only once the run exists
+        fix = "repair config.json, or point llm.model at a model saved with save_pretrained"
+        read_json_file(path / "config.json", fix, ModelError)
         return path
     if path.exists():
         raise ModelError(

@@ -29,6 +29,7 @@ from glov.config import GlovConfig, LLMConfig
 from glov.data import DataBundle
 from glov.data.vlguard import SAFE_SAFES, annotations_path, load_vlguard
 from glov.errors import DataError
+from glov.file_syntax import read_json_file
 from glov.runs.inputs import cache_dir, with_local_inputs
 
 # The verdict is one identifier; a few tokens leave room for a leading space or newline.
@@ -76,18 +77,21 @@ def references(cfg: GlovConfig) -> dict[tuple[str, str], str]:
         return {(p.image, p.request): p.response for p in pairs if p.response}
     root = Path(data.uri).expanduser()
     path = (root.parent if root.is_file() else root) / objective.judge_references
+    fix = (
+        "give VLGuard's gpt4_safe_safes.json (images relative to its folder) or set "
+        "objective.judge_references=null to use the annotations' responses"
+    )
     try:
-        doc = json.loads(path.read_text())
+        doc = read_json_file(path, fix, DataError)  # a syntax error names file:line:column
         found = {
             (str((path.parent / d["image"]).resolve()), d["instruction"].strip()): d["response"]
             for d in doc
         }
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (OSError, TypeError, KeyError, AttributeError) as exc:
         raise DataError(
             f"objective.judge_references {path} is not a JSON list of "
             f"{{image, instruction, response}} ({exc})",
-            "give VLGuard's gpt4_safe_safes.json (images relative to its folder) or set "
-            "objective.judge_references=null to use the annotations' responses",
+            fix,
         ) from None
     return found
 

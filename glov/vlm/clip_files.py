@@ -11,7 +11,7 @@ from pathlib import Path
 
 from glov.config import VLMConfig
 from glov.errors import ModelError
-from glov.file_syntax import decode_utf8, parse_json
+from glov.file_syntax import read_json_file
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 
@@ -51,8 +51,7 @@ def no_checkpoint(pretrained: str) -> ModelError:
 
 def _check_model_config(path: Path) -> None:
     fix = "fix or replace the open_clip model config named by vlm.model"
-    text = decode_utf8(path.read_bytes(), str(path), fix, ModelError)
-    cfg = parse_json(text, str(path), fix, ModelError)
+    cfg = read_json_file(path, fix, ModelError)
     keys = ("embed_dim", "vision_cfg", "text_cfg")
     missing = [k for k in keys if not isinstance(cfg, dict) or k not in cfg]
     if missing:

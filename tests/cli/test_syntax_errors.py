@@ -2,9 +2,10 @@
 
 The table covers the files a user writes and the project reads: a config YAML
 (several kinds of YAML mistake, and bytes that are not UTF-8), a dataset's
-dataset.yaml, CSV manifests, an open_clip model-config JSON and a VLGuard
-annotations JSON. Each is refused before anything is created, with exit 2 and
-no traceback, naming the user's file (never `<unicode string>`) and the place.
+dataset.yaml, CSV manifests, an open_clip model-config JSON, the config.json
+of a local LLM or generative VLM directory and a VLGuard annotations JSON.
+Each is refused before anything is created, with exit 2 and no traceback,
+naming the user's file (never `<unicode string>`) and the place.
 """
 
 from __future__ import annotations
@@ -55,6 +56,19 @@ def model_config_json(tmp: Path) -> tuple[list[str], Path]:
     return ["--set", f"vlm.model={path}", "--set", "vlm.pretrained=null"], path
 
 
+def model_dir_config(setting: str, *sets: str) -> Callable[[Path], tuple[list[str], Path]]:
+    """A local model directory (`setting` names it) whose config.json is cut short."""
+
+    def make(tmp: Path) -> tuple[list[str], Path]:
+        (tmp / "model").mkdir()
+        path = tmp / "model" / "config.json"
+        path.write_text('{"model_type": "llama",\n  "hidden_size": 64,\n')
+        assignments = [f"{setting}={tmp / 'model'}", *sets]
+        return [a for s in assignments for a in ("--set", s)], path
+
+    return make
+
+
 def vlguard_json(tmp: Path) -> tuple[list[str], Path]:
     root = write_vlguard(tmp / "vlguard")
     (root / "test.json").write_text('[{"id": "u1", "image": "violence/u1.png",\n  "safe": tru}]')
@@ -92,6 +106,13 @@ CASES: list[Case] = [
     ("manifest: header lacks label", manifest(b"path,class\ncat0.png,cat\n"), "1:1", "label"),
     ("model config JSON", model_config_json, "2:29", "invalid JSON"),
     ("VLGuard annotations JSON", vlguard_json, "2:11", "invalid JSON"),
+    ("LLM directory's config.json", model_dir_config("llm.model"), "3:1", "invalid JSON"),
+    (
+        "generative VLM directory's config.json",
+        model_dir_config("vlm.model", "vlm.kind=generative", "eval.ds_templates=imagenet"),
+        "3:1",
+        "invalid JSON",
+    ),
 ]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from glov.digests import sha256_file
 from glov.errors import ModelError
+from glov.file_syntax import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ def check_local_model(source: str) -> Path | None:
                 f"{path} is not a model directory: it has no config.json",
                 "point vlm.model at a directory written by save_pretrained",
             )
+        # transformers would name a broken config.json only once the run exists
+        fix = "repair config.json, or point vlm.model at a model saved with save_pretrained"
+        read_json_file(path / "config.json", fix, ModelError)
         return path
     if path.exists() or source.startswith(("/", "./", "../", "~")) or source.count("/") > 1:
         raise ModelError(
