@@ -4,7 +4,8 @@ One validation pass, in the order a user would fix things: the config (already
 validated when loaded: bounds, non-empty lists, the seed template), the run id
 and the run directory (free for a new run, present for --resume, writable; the
 store answers), run.cache_dir, the local model files and directories (checked,
-not loaded), the evaluation templates, and the data (manifest consistency,
+not loaded), the evaluation templates, the helpfulness judge's reference
+answers (read only when a judge is set), and the data (manifest consistency,
 class names, repeated images, every split image decodes). Only then is the run
 directory created or reopened, so a bad input leaves nothing behind that would
 need --force. Settings that depend on a model (guidance.layer) are checked the
@@ -16,6 +17,7 @@ from __future__ import annotations
 from glov.config import GlovConfig
 from glov.data import DataBundle, prepare_bundle
 from glov.os_errors import check_creatable
+from glov.runs.helpfulness import references
 from glov.runs.inputs import DATA_KEY, cache_dir, with_local_inputs
 from glov.runs.loaded_models import check_model_paths
 from glov.runs.rundir import OpenMode, RunDir
@@ -32,6 +34,8 @@ def preflight(cfg: GlovConfig, root: str, run_id: str, mode: OpenMode) -> DataBu
     check_creatable(cache_dir(cfg), "dir")
     check_model_paths(cfg)
     ds_templates(cfg.eval.ds_templates)  # a set's name is known only to the VLM layer
+    if cfg.objective.judge is not None and cfg.objective.judge_references is not None:
+        references(cfg)  # read after the search otherwise: a bad file would cost the whole run
     if exists and run.has(DATA_KEY):
         run.read_json(DATA_KEY)  # a damaged one is named now, not after the models load
         return None

@@ -42,3 +42,24 @@ def test_unusable_judge_references_are_named(case, data, says, tmp_path: Path):
     problem, fix = caught.value.problem, caught.value.fix
     assert says in problem and "\n" not in problem, problem
     assert "judge_references" in fix
+
+
+def test_judge_references_are_checked_before_the_run_exists(tmp_path: Path):
+    """With a judge set, unusable references stop the run before its directory is made."""
+    from glov.runs.start import start_run
+
+    root = write_vlguard(tmp_path / "v")
+    (root / "gpt4.json").write_bytes(b'[{"image": "a.png",\n  "instruction": ')
+    sets = [
+        f"data.uri={root}",
+        "objective.annotations=test.json",
+        "objective.judge_references=gpt4.json",
+        "objective.judge=pkg://smollm2",
+        f"run.cache_dir={tmp_path / 'cache'}",
+    ]
+    cfg = load_config("paper-safety", sets)
+    runs = tmp_path / "runs"
+    with pytest.raises(DataError) as caught:
+        start_run(cfg, str(runs), "r1", "new")
+    assert "gpt4.json:2:18" in caught.value.problem
+    assert not (runs / "r1").exists()
