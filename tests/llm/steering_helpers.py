@@ -9,6 +9,7 @@ from torch import nn
 from glov.llm.steering import (
     Steer,
     decoder_layers,
+    filter_logits,
     steered_generate,
 )
 from glov.llm.steering.vector import _capture_layer
@@ -61,9 +62,21 @@ def random_vector(
     return v / v.norm() * typical * ratio
 
 
-def naive_reference(model, ids, mask, layer: int, delta: torch.Tensor, steps: int):
-    """GLOV's semantics spelled out: recompute everything each step, steer the last position."""
+# The sampling settings of the sampled equality tests (GLOV's: T 1, top-k 50, top-p 0.9).
+SAMPLING = {"temperature": 1.0, "top_k": 50, "top_p": 0.9}
+
+
+def naive_reference(
+    model, ids, mask, layer: int, delta: torch.Tensor, steps: int, seed: int | None = None
+):
+    """GLOV's semantics spelled out: recompute everything each step, steer the last position.
+
+    Greedy, or with a seed, sampled with SAMPLING: filtered as steered_generate
+    filters and drawn from a generator seeded the same way, so equal logits
+    give equal tokens.
+    """
     module = decoder_layers(model)[layer]
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
 
     def hook(_module, _args, output):
         hidden = output[0] if isinstance(output, tuple) else output
@@ -80,7 +93,16 @@ def naive_reference(model, ids, mask, layer: int, delta: torch.Tensor, steps: in
                 out = model(input_ids=ids, attention_mask=mask, position_ids=positions)
                 logits = out.logits[:, -1].float()
                 all_logits.append(logits)
-                token = logits.argmax(-1)
+                if generator is None:
+                    token = logits.argmax(-1)
+                else:
+                    scores = filter_logits(
+                        logits / SAMPLING["temperature"],
+                        top_k=SAMPLING["top_k"],
+                        top_p=SAMPLING["top_p"],
+                    )
+                    probs = torch.softmax(scores, dim=-1)
+                    token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
                 ids = torch.cat([ids, token[:, None]], 1)
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
     finally:
@@ -88,7 +110,7 @@ def naive_reference(model, ids, mask, layer: int, delta: torch.Tensor, steps: in
     return ids, all_logits
 
 
-def greedy(model, ids, mask, steer: Steer, steps: int, **kw):
+def greedy(model, ids, mask, steer: Steer | None, steps: int, pad: int = PAD, **kw):
     return steered_generate(
         model,
         ids,
@@ -97,8 +119,26 @@ def greedy(model, ids, mask, steer: Steer, steps: int, **kw):
         max_new_tokens=steps,
         do_sample=False,
         eos_token_id=None,
-        pad_token_id=PAD,
+        pad_token_id=pad,
         return_logits=True,
+        **kw,
+    )
+
+
+def sampled(model, ids, mask, steer: Steer | None, steps: int, seed: int, pad: int = PAD, **kw):
+    """Like greedy, but sampled with SAMPLING from a generator seeded with `seed`."""
+    return steered_generate(
+        model,
+        ids,
+        mask,
+        steer,
+        max_new_tokens=steps,
+        do_sample=True,
+        seed=seed,
+        eos_token_id=None,
+        pad_token_id=pad,
+        return_logits=True,
+        **SAMPLING,
         **kw,
     )
 

@@ -42,7 +42,7 @@ def llama() -> nn.Module:
 @pytest.mark.parametrize("alpha", [0.5, 4.0])
 @pytest.mark.parametrize(
     ("mode", "strategy"),
-    [("exact", "refeed"), ("exact", "two-pass"), ("reference", "refeed")],
+    [("exact", "split"), ("exact", "refeed"), ("reference", "split")],
 )
 def test_matches_naive_reference_on_tiny_llama(llama, alpha, mode, strategy):
     ids, mask = make_batch([9, 5])
@@ -140,7 +140,7 @@ def test_batched_rows_equal_each_prompt_alone(llama):
 
 @pytest.mark.parametrize("length", [8, 1])
 @pytest.mark.parametrize(
-    ("mode", "strategy"), [("exact", "refeed"), ("exact", "two-pass"), ("cached", "refeed")]
+    ("mode", "strategy"), [("exact", "split"), ("exact", "refeed"), ("cached", "split")]
 )
 def test_repeated_prompt_shares_prefill_without_changing_results(llama, mode, strategy, length):
     ids, mask = make_batch([length])

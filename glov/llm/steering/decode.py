@@ -12,32 +12,26 @@ Modes:
 - "exact": the same outputs with a KV cache. Layers <= l never see the offset,
   so their K/V are those of the unsteered sequence; layers > l must cache the
   UNSTEERED K/V of past positions while the newest logits come from the
-  steered state. Default strategy "refeed": the prefill runs the prompt with
-  its last position steered, and ``DynamicCache.crop(-1)`` drops that
-  position's (steered) K/V. Every decoding step then feeds TWO tokens in one
-  ordinary causal forward pass: the previous token again, now unsteered
-  because it is no longer last, and the new token, steered because it is.
-  The new token attends to the unsteered past and the unsteered previous
-  token, exactly as in the reference; the pass caches the previous token's
-  unsteered K/V, and ``crop(-1)`` drops the new token's steered K/V again.
-  The K/V of the previous token at layers <= l is computed twice (the first
-  copy was cropped), the price of using the stock forward unchanged: no
-  custom attention mask, so it works with any attention kernel, sliding
-  windows included.
-  Alternatives measured on SmolLM2-135M, float32, one CPU thread, 467-token
-  prompt (bench/bench_steering.py and a per-step timing): with 10 rows a
-  "refeed" step costs ~1.8x a cached step (0.3 s vs 0.17 s), the same as (a)
-  feeding the newest token twice at one position with a custom 4D mask that
-  hides the copies from each other (same 2-position pass, but it needs
-  eager/SDPA masks) and as (b) "two-pass": a steered 1-token pass for the
-  logits, crop, then an unsteered 1-token pass through the decoder body for
-  the K/V. With 10 rows the CPU step is compute-bound, so all three cost the
-  same; with 1 row (memory-bound, as on a GPU) "two-pass" streams the weights
-  twice and is ~25% slower than "refeed" (0.13-0.16 s vs 0.10-0.13 s; cached
-  0.06 s). So "refeed" is the default and "two-pass" stays selectable.
-  Running only the layers above l twice would save the recomputed lower
-  layers but needs a copy of each model's forward (masks, rotary embeddings,
-  per-model quirks): not done.
+  steered state. Default strategy "split": the prefill runs the prompt with
+  its last position steered; the layers above l then drop that position's
+  (steered) K/V, the layers <= l keep theirs. Every decoding step is one pass
+  of the stock forward over two tokens, the previous one (no longer last, so
+  unsteered) and the new one (steered). Layers <= l compute only the new
+  token: hooks narrow their inputs to the last query, since the previous
+  token's K/V there are cached already, and after layer l put back the
+  previous token's unsteered layer-l output, kept from the step before. The
+  layers above l compute both tokens: the previous one unsteered, whose K/V
+  they keep, and the new one steered, which attends to the unsteered past
+  exactly as in the reference and whose K/V they drop again. So the layers
+  <= l run once per new token and only the layers above l twice, with the
+  model's own masks, rotary embeddings and layer code.
+  "refeed" (fallback, for attention kernels whose layer arguments the split
+  cannot narrow): the same two-token pass without the narrowing, every layer
+  computing both tokens and dropping the newest position.
+  Both feed two masked queries per row, for which transformers' SDPA copies
+  every K/V head once per query head of grouped-query models; the generation
+  runs with glov.llm.steering.attention's packed SDPA instead, which does not.
+  Measured costs against plain decoding: docs/benchmarks.md.
 - "cached": the cheap approximation. The hook steers the last position of each
   pass with a normal KV cache, so steered states of past positions enter the
   cache. Not GLOV's semantics, but one pass per token.
@@ -50,19 +44,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
+from glov.llm.steering.attention import packed_attention
 from glov.llm.steering.steppers import (
     CachedStepper,
     RefeedStepper,
     ReferenceStepper,
+    SplitStepper,
     Stepper,
-    Switch,
-    TwoPassStepper,
 )
 from glov.llm.steering.vector import (
     check_layer_index,
@@ -72,7 +67,7 @@ from glov.llm.steering.vector import (
 )
 
 Mode = Literal["exact", "cached", "reference"]
-ExactStrategy = Literal["refeed", "two-pass"]
+ExactStrategy = Literal["split", "refeed"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +105,7 @@ def steered_generate(
     model: nn.Module,
     input_ids: Tensor,
     attention_mask: Tensor,
-    steer: Steer,
+    steer: Steer | None,
     *,
     max_new_tokens: int,
     do_sample: bool,
@@ -121,9 +116,13 @@ def steered_generate(
     eos_token_id: int | list[int] | None,
     pad_token_id: int,
     return_logits: bool = False,
-    exact_strategy: ExactStrategy = "refeed",
+    exact_strategy: ExactStrategy = "split",
 ) -> SteeredOutput:
     """Generate with GLOV's steering; see the module docstring for the modes.
+
+    ``steer=None`` decodes without any offset or hook through the same loop
+    and cache as the steered modes: the unsteered baseline they are measured
+    against.
 
     ``input_ids``/``attention_mask`` are [B, T], LEFT-padded (the last column
     must be a real token of every row). Sampling applies temperature, then
@@ -146,38 +145,13 @@ def steered_generate(
     if not 0.0 < top_p <= 1.0:
         raise ValueError("top_p must lie in (0, 1]")
 
-    layer = check_layer_index(steer.layer, len(decoder_layers(model)))
     device = next(model.parameters()).device
-    dtype = next(model.parameters()).dtype
-    config = getattr(model, "config", None)
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    hidden_size = getattr(text_config, "hidden_size", None)
-    if steer.vector.ndim != 1 or (hidden_size is not None and steer.vector.shape[0] != hidden_size):
-        raise ValueError(
-            f"the steering vector must be 1-D [hidden={hidden_size}], "
-            f"got shape {tuple(steer.vector.shape)}"
-        )
-    delta = (float(steer.alpha) * steer.vector.float()).to(device=device, dtype=dtype)
     input_ids = input_ids.to(device)
     attention_mask = attention_mask.to(device=device, dtype=torch.long)
-
-    # The hook reads the offset through `active`, so the two-pass strategy can
-    # run an unsteered pass without re-registering it.
-    active = Switch()
-    stepper: Stepper
-    if steer.mode == "reference":
-        stepper = ReferenceStepper(model)
-    elif steer.mode == "cached":
-        stepper = CachedStepper(model)
-    elif steer.mode == "exact":
-        if exact_strategy == "refeed":
-            stepper = RefeedStepper(model)
-        elif exact_strategy == "two-pass":
-            stepper = TwoPassStepper(model, active)
-        else:
-            raise ValueError(f"unknown exact strategy {exact_strategy!r}")
-    else:
-        raise ValueError(f"unknown steering mode {steer.mode!r}")
+    stepper: Stepper = CachedStepper(model)
+    hook: AbstractContextManager[object] = nullcontext()
+    if steer is not None:
+        stepper, hook = _steered_stepper(model, steer, exact_strategy)
 
     eos = _eos_tensor(eos_token_id, device)
     generator = _generator(seed, device) if do_sample else None
@@ -187,14 +161,7 @@ def steered_generate(
     step_logits: list[Tensor] = []
     new_tokens = 0
 
-    def offset(hidden: Tensor) -> Tensor | None:
-        if not active.on:
-            return None
-        out = hidden.new_zeros((1, hidden.shape[1], hidden.shape[2]))
-        out[0, -1] = delta
-        return out
-
-    with torch.inference_mode(), steering_hook(model, layer, offset):
+    with torch.inference_mode(), packed_attention(model), hook, stepper.attached():
         mask = attention_mask
         logits = stepper.prefill(input_ids, mask) if max_new_tokens > 0 else None
         for step in range(max_new_tokens):
@@ -221,6 +188,51 @@ def steered_generate(
         logits=step_logits if return_logits else None,
         new_tokens=new_tokens,
     )
+
+
+def _steered_stepper(
+    model: nn.Module, steer: Steer, exact_strategy: ExactStrategy
+) -> tuple[Stepper, AbstractContextManager[object]]:
+    """The stepper for ``steer.mode`` and the hook that adds the offset."""
+    num_layers = len(decoder_layers(model))
+    layer = check_layer_index(steer.layer, num_layers)
+    parameter = next(model.parameters())
+    config = getattr(model, "config", None)
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    hidden_size = getattr(text_config, "hidden_size", None)
+    if steer.vector.ndim != 1 or (hidden_size is not None and steer.vector.shape[0] != hidden_size):
+        raise ValueError(
+            f"the steering vector must be 1-D [hidden={hidden_size}], "
+            f"got shape {tuple(steer.vector.shape)}"
+        )
+    delta = (float(steer.alpha) * steer.vector.float()).to(
+        device=parameter.device, dtype=parameter.dtype
+    )
+    stepper: Stepper
+    if steer.mode == "reference":
+        stepper = ReferenceStepper(model)
+    elif steer.mode == "cached":
+        stepper = CachedStepper(model)
+    elif steer.mode == "exact":
+        if exact_strategy == "split" and layer == num_layers - 1:
+            # Nothing above the steered layer: the offset reaches only the
+            # logits, so plain KV-cache decoding with the hook is exact.
+            stepper = CachedStepper(model)
+        elif exact_strategy == "split":
+            stepper = SplitStepper(model, layer)
+        elif exact_strategy == "refeed":
+            stepper = RefeedStepper(model)
+        else:
+            raise ValueError(f"unknown exact strategy {exact_strategy!r}")
+    else:
+        raise ValueError(f"unknown steering mode {steer.mode!r}")
+
+    def offset(hidden: Tensor) -> Tensor | None:
+        out = hidden.new_zeros((1, hidden.shape[1], hidden.shape[2]))
+        out[0, -1] = delta
+        return out
+
+    return stepper, steering_hook(model, layer, offset)
 
 
 # --- sampling ---------------------------------------------------------------

@@ -2,30 +2,30 @@
 
 Each stepper owns its cache: `prefill` runs the prompt and returns the last
 position's logits, `step` appends one token per row and returns the next
-logits. The steering hook itself is installed by steered_generate; a `Switch`
-lets the two-pass stepper run unsteered passes.
+logits; `attached` installs the hooks a stepper needs (only the split stepper
+has any) for the duration of one generation. The steering hook itself is
+installed by steered_generate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
 from transformers import DynamicCache
 
+from glov.llm.steering.vector import decoder_layers, layer_hidden, with_layer_hidden
+
 
 class Stepper(Protocol):
+    def attached(self) -> AbstractContextManager[object]: ...
+
     def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor: ...
 
     def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor: ...
-
-
-class Switch:
-    """Whether the steering hook applies its offset (the two-pass stepper turns it off)."""
-
-    def __init__(self) -> None:
-        self.on = True
 
 
 def _positions(attention_mask: Tensor) -> Tensor:
@@ -78,6 +78,9 @@ def _prefill(
 class ReferenceStepper:
     """No cache: every step recomputes the whole sequence (the hook steers its last position)."""
 
+    def attached(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.ids: Tensor | None = None
@@ -106,6 +109,9 @@ class ReferenceStepper:
 class CachedStepper:
     """Plain KV-cache decoding; the hook steers the newest position and its K/V are cached."""
 
+    def attached(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.cache = DynamicCache()
@@ -132,6 +138,9 @@ class CachedStepper:
 
 class RefeedStepper:
     """Exact: each pass re-feeds the previous token (unsteered) before the new one (steered)."""
+
+    def attached(self) -> AbstractContextManager[object]:
+        return nullcontext()
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
@@ -164,65 +173,148 @@ class RefeedStepper:
         return _last_logits(out)
 
 
-class TwoPassStepper:
-    """Exact fallback: a steered pass for the logits, crop, then an unsteered pass for the K/V."""
+class _SplitCache(DynamicCache):
+    """A DynamicCache whose lower layers hold one position more than its upper ones.
 
-    def __init__(self, model: nn.Module, switch: Switch) -> None:
+    Between split steps, layers <= l already hold the previous token's K/V while
+    layers above l do not (theirs comes with the next pass). The masks of a
+    pass are built from one layer's sizes, so they are read from the first
+    upper layer: its length is where the pass's two queries start. The lower
+    layers see the same key count, because they get one query less.
+    """
+
+    def __init__(self, first_upper: int) -> None:
+        super().__init__()
+        self.first_upper = first_upper
+
+    def get_query_offset(self, layer_idx: int = 0) -> int:
+        return super().get_query_offset(self.first_upper)
+
+    def get_mask_sizes(self, query_length: int, layer_idx: int) -> tuple[int, int]:
+        return super().get_mask_sizes(query_length, self.first_upper)
+
+    def crop_upper(self) -> None:
+        """Drop the newest position of the layers above l (it was steered)."""
+        for layer in self.layers[self.first_upper :]:
+            layer.crop(-1)
+
+
+# Keyword arguments of a decoder layer that carry one entry per query
+# position in dim 1 ([batch, queries, ...]); the split step keeps the last.
+_PER_QUERY = ("position_ids", "position_embeddings")
+# Passed through unchanged: the same for any number of queries.
+_SHARED = ("past_key_values", "use_cache")
+
+
+def _last_query(name: str, value: Any) -> Any:
+    """``value`` (a decoder-layer keyword argument of a 2-query pass) for the last query only."""
+    if value is None or name in _SHARED:
+        return value
+    if name == "attention_mask" and isinstance(value, Tensor):
+        # 4D masks ([batch, 1, queries, keys]) hold a row per query. A 2D
+        # padding mask (flash attention) is per key and fits any query count.
+        return value[..., -1:, :] if value.ndim == 4 else value
+    if name in _PER_QUERY:
+        if isinstance(value, Tensor):
+            return value[:, -1:]
+        if isinstance(value, tuple) and all(isinstance(v, Tensor) for v in value):
+            return tuple(v[:, -1:] for v in value)
+    raise NotImplementedError(
+        f"exact steering with exact_strategy='split' cannot narrow the decoder-layer argument "
+        f"{name!r} ({type(value).__name__}) to one query; use exact_strategy='refeed', "
+        "which runs the model's forward unchanged"
+    )
+
+
+class SplitStepper:
+    """Exact: layers <= l run each new token once, the layers above l run it twice.
+
+    Each step is one pass of the stock forward over [previous token, new
+    token], as in RefeedStepper, but layers <= l only compute the new token:
+    the previous token's K/V there were cached by the step before (its lower
+    layers never see the offset) and its layer-l output was kept. Hooks narrow
+    the lower layers to the last query and, after layer l, put the kept
+    unsteered state of the previous token back in front of the new one; the
+    steering hook then steers the new one, the layers above l cache the
+    previous token unsteered, and the new token's steered K/V are cropped there.
+    """
+
+    def __init__(self, model: nn.Module, layer: int) -> None:
         self.model = model
-        self.switch = switch
-        # The unsteered pass only needs the K/V, so it skips the LM head.
-        get_decoder = getattr(model, "get_decoder", None)
-        decoder = get_decoder() if callable(get_decoder) else None
-        self.body: nn.Module = decoder if isinstance(decoder, nn.Module) else model
-        self.cache = DynamicCache()
+        self.layers = decoder_layers(model)
+        if not 0 <= layer < len(self.layers) - 1:
+            raise ValueError("the split stepper needs a decoder layer above the steered one")
+        self.layer = layer
+        self.cache = _SplitCache(first_upper=layer + 1)
+        self.previous: Tensor | None = None
         self.next_pos: Tensor | None = None
+        # Layer l's unsteered output for the previous token, [batch, 1, hidden].
+        self.kept: Tensor | None = None
+        self.stepping = False
+
+    @contextmanager
+    def attached(self) -> Iterator[None]:
+        handles = [
+            module.register_forward_pre_hook(self._narrow, with_kwargs=True)
+            for module in self.layers[: self.layer + 1]
+        ]
+        # prepend: runs before the steering hook, so it sees the unsteered output.
+        handles.append(self.layers[self.layer].register_forward_hook(self._join, prepend=True))
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _narrow(
+        self, _module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        if not self.stepping:
+            return None
+        if args:
+            args = (args[0][:, -1:], *args[1:])
+        kwargs = {
+            name: value[:, -1:] if name == "hidden_states" else _last_query(name, value)
+            for name, value in kwargs.items()
+        }
+        return args, kwargs
+
+    def _join(self, _module: nn.Module, _args: Any, output: Any) -> Any:
+        hidden = layer_hidden(output)
+        last = hidden[:, -1:]
+        if not self.stepping:  # prefill: keep the last prompt position's state
+            self.kept = last.clone()
+            return None
+        assert self.kept is not None
+        joined = torch.cat([self.kept.expand(hidden.shape[0], -1, -1), last], dim=1)
+        self.kept = last
+        return with_layer_hidden(output, joined)
 
     def prefill(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        batch, length = input_ids.shape
-        shared = _same_rows(input_ids, attention_mask)
-        ids, mask = (input_ids[:1], attention_mask[:1]) if shared else (input_ids, attention_mask)
-        if length > 1:
-            self.switch.on = False
-            try:
-                self.body(
-                    input_ids=ids[:, :-1],
-                    attention_mask=mask[:, :-1],
-                    position_ids=_positions(mask)[:, :-1],
-                    past_key_values=self.cache,
-                    use_cache=True,
-                )
-            finally:
-                self.switch.on = True
-        if shared and length > 1:
-            self.cache.batch_repeat_interleave(batch)
-        # The steered/unsteered pair for the prompt's last token is a normal step.
-        self.next_pos = attention_mask.sum(dim=-1) - 1
-        return self._pair(input_ids[:, -1], attention_mask)
+        # A 1-token prompt leaves the upper layers empty after the crop: nothing to share.
+        share = input_ids.shape[1] > 1 and _same_rows(input_ids, attention_mask)
+        self.stepping = False
+        logits = _prefill(self.model, self.cache, input_ids, attention_mask, share, crop=False)
+        self.cache.crop_upper()
+        self.previous = input_ids[:, -1]
+        self.next_pos = attention_mask.sum(dim=-1)
+        return logits
 
     def step(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        return self._pair(tokens, attention_mask)
-
-    def _pair(self, tokens: Tensor, attention_mask: Tensor) -> Tensor:
-        assert self.next_pos is not None
-        position_ids = self.next_pos[:, None]
-        out = self.model(
-            input_ids=tokens[:, None],
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=self.cache,
-            use_cache=True,
-        )
-        self.cache.crop(-1)
-        self.switch.on = False
+        assert self.previous is not None and self.next_pos is not None
+        self.stepping = True
         try:
-            self.body(
-                input_ids=tokens[:, None],
+            out = self.model(
+                input_ids=torch.stack([self.previous, tokens], dim=1),
                 attention_mask=attention_mask,
-                position_ids=position_ids,
+                position_ids=torch.stack([self.next_pos - 1, self.next_pos], dim=1),
                 past_key_values=self.cache,
                 use_cache=True,
+                logits_to_keep=1,
             )
         finally:
-            self.switch.on = True
+            self.stepping = False
+        self.cache.crop_upper()
+        self.previous = tokens
         self.next_pos = self.next_pos + 1
         return _last_logits(out)

@@ -116,10 +116,18 @@ def check_layer_index(layer: int, num_layers: int) -> int:
     return index
 
 
-def _layer_hidden(output: Any) -> Tensor:
-    # Decoder layers return a tensor (transformers >= 5) or a tuple whose first
-    # item is the hidden state (older versions, some remote-code models).
+def layer_hidden(output: Any) -> Tensor:
+    """The hidden state in a decoder layer's output.
+
+    Decoder layers return a tensor (transformers >= 5) or a tuple whose first
+    item is the hidden state (older versions, some remote-code models).
+    """
     return output[0] if isinstance(output, tuple) else output
+
+
+def with_layer_hidden(output: Any, hidden: Tensor) -> Any:
+    """``output`` with its hidden state replaced by ``hidden``, in the same form."""
+    return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
 
 
 @contextmanager
@@ -134,14 +142,11 @@ def steering_hook(model: nn.Module, layer: int, offset_fn: OffsetFn) -> Iterator
     module = layers[check_layer_index(layer, len(layers))]
 
     def hook(_module: nn.Module, _args: Any, output: Any) -> Any:
-        hidden = _layer_hidden(output)
+        hidden = layer_hidden(output)
         offset = offset_fn(hidden)
         if offset is None:
             return None
-        steered = hidden + offset
-        if isinstance(output, tuple):
-            return (steered, *output[1:])
-        return steered
+        return with_layer_hidden(output, hidden + offset)
 
     handle = module.register_forward_hook(hook)
     try:
@@ -158,7 +163,7 @@ def _capture_layer(model: nn.Module, layer: int) -> Iterator[list[Tensor]]:
     module = layers[check_layer_index(layer, len(layers))]
 
     def hook(_module: nn.Module, _args: Any, output: Any) -> None:
-        captured.append(_layer_hidden(output).detach())
+        captured.append(layer_hidden(output).detach())
 
     handle = module.register_forward_hook(hook)
     try:
