@@ -1,18 +1,34 @@
-"""Steered-generation throughput: exact vs cached vs reference, side by side.
+"""Steered generation against plain decoding, in one harness.
 
 GLOV's setting: K = 10 samples from one meta-prompt of a few hundred tokens,
 50 (paper) and 75 (code) new tokens, T = 1.0, top-k 50, top-p 0.9, steering at
 55% depth with alpha 1. eos is disabled so every run makes exactly
-max_new_tokens per sample and the modes do equal work.
+max_new_tokens per sample and all variants do equal work; the tokens each run
+made are recorded, so a short run would show.
 
-    .venv/bin/python bench/bench_steering.py [--new 50 75] [--samples 10]
+Variants, all with the same prompt, batch, dtype, threads, sampling and token
+budget:
+- "plain": no steering, through steered_generate's own loop (steer=None);
+- "plain/generate": no steering, the pipeline's unsteered path (one shared
+  prefill, then HF generate; glov.llm.sampling);
+- "exact" (split strategy, the default), "exact/refeed", "cached";
+- "reference": the O(T^2) no-cache loop, once, capped (see ``run``).
+Plain decoding is the faster of the two plain variants. The variants run
+interleaved, repeat after repeat, each repeat in a rotated order, so a load
+from other jobs on a shared machine falls on all of them alike; ratios are
+taken within a repeat and reported with their spread.
+
+    .venv/bin/python bench/bench_steering.py [--new 50 75] [--samples 10] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -24,7 +40,13 @@ from glov.llm.steering import (
     steered_generate,
 )
 
-MODES = ("exact", "cached", "reference")
+# name -> (steering mode or None for plain, exact strategy)
+STEERED = {
+    "exact": ("exact", "split"),
+    "exact/refeed": ("exact", "refeed"),
+    "cached": ("cached", "split"),
+}
+PLAIN = ("plain", "plain/generate")
 
 _DESCRIPTION = (
     "The Describable Textures Dataset (DTD) is a collection of 5,640 texture images in the "
@@ -90,22 +112,25 @@ def run(
     *,
     new_tokens: tuple[int, ...] = (50, 75),
     samples: int = 10,
+    repeats: int = 5,
     alpha: float = 1.0,
     layer: int | float = 0.55,
     seed: int = 0,
-    modes: tuple[str, ...] = MODES,
-    extra_exact_strategies: tuple[str, ...] = ("two-pass",),
-    reference_new_tokens: int | None = None,
+    reference_new_tokens: int | None = 10,
+    profile_steps: int = 20,
+    profile_repeats: int = 3,
 ) -> dict[str, Any]:
-    """Tokens/s per mode and the speedups over reference; ``llm`` is a LoadedLLM.
+    """Seconds, tokens and ratios to plain decoding per variant; ``llm`` is a LoadedLLM.
 
     ``layer`` is a config value (an index or a depth fraction), resolved once
     here; the vector and every Steer get the resolved index.
 
     ``reference_new_tokens`` caps the reference run (O(T^2), about half an hour
-    for 50 tokens on two shared CPU cores). Its tokens/s over fewer steps is
-    higher than over the full count (each step recomputes a shorter
-    sequence), so the speedups reported against it are lower bounds.
+    for 50 tokens on two shared CPU cores); it runs once, after the repeats.
+    Its tokens/s over fewer steps is higher than over the full count (each
+    step recomputes a shorter sequence), so the speedups reported against it
+    are lower bounds. Its tokens are compared with the first tokens of the
+    exact runs (same seed: identical logits draw identical samples).
     """
     model, tokenizer = llm.model, llm.tokenizer
     ids, mask = _encode_meta_prompt(tokenizer, samples)
@@ -117,6 +142,15 @@ def run(
         "A macro photograph of a {} surface.",
         index,
     )
+    variants: dict[str, Callable[[int], torch.Tensor]] = {
+        "plain": lambda n: _steered(llm, ids, mask, None, n, seed, "split"),
+        "plain/generate": lambda n: _generate(llm, ids, mask, n, seed),
+    }
+    for name, (mode, strategy) in STEERED.items():
+        steer = Steer(sv.vector, index, alpha, mode)  # type: ignore[arg-type]
+        variants[name] = lambda n, steer=steer, strategy=strategy: _steered(
+            llm, ids, mask, steer, n, seed, strategy
+        )
     result: dict[str, Any] = {
         "model": llm.name,
         "device": llm.device,
@@ -124,57 +158,182 @@ def run(
         "threads": torch.get_num_threads(),
         "prompt_tokens": int(ids.shape[1]),
         "samples": samples,
+        "repeats": repeats,
         "layer": index,
         "alpha": alpha,
         "vector_ratio": round(sv.ratio, 4),
-        "runs": {},
+        "load_average_at_start": _load(),
     }
-    variants = [(m, "refeed") for m in modes]
-    if "exact" in modes:
-        variants += [("exact", s) for s in extra_exact_strategies]
-    if reference_new_tokens is not None:
-        result["reference_new_tokens"] = reference_new_tokens
     # Warm-up: first-touch of the weights and allocator growth would
-    # otherwise be billed to whichever mode runs first.
-    _time_one(llm, ids, mask, Steer(sv.vector, index, alpha, "exact"), 2, seed, "refeed")
-    measured: dict[tuple[str, int], tuple[float, int]] = {}
-    for new in new_tokens:
-        rates: dict[str, float] = {}
-        seconds: dict[str, float] = {}
-        for mode, strategy in variants:
-            name = mode if strategy == "refeed" else f"exact/{strategy}"
-            steps = new
-            if mode == "reference" and reference_new_tokens is not None:
-                steps = min(new, reference_new_tokens)
-            if (name, steps) not in measured:
-                measured[(name, steps)] = _time_one(
-                    llm, ids, mask, Steer(sv.vector, index, alpha, mode), steps, seed, strategy
-                )
-            elapsed, made = measured[(name, steps)]
-            seconds[name] = round(elapsed, 3)
-            rates[name] = round(made / elapsed, 2)
-        run_result: dict[str, Any] = {"seconds": seconds, "tokens_per_s": rates}
-        if "reference" in rates:
-            run_result["speedup_vs_reference"] = {
-                name: round(rate / rates["reference"], 2)
-                for name, rate in rates.items()
-                if name != "reference"
-            }
-        result["runs"][str(new)] = run_result
+    # otherwise be billed to whichever variant runs first.
+    for fn in variants.values():
+        fn(2)
+    names = list(variants)
+    timings: dict[int, dict[str, list[tuple[float, int]]]] = {
+        n: {name: [] for name in names} for n in new_tokens
+    }
+    outputs: dict[int, dict[str, torch.Tensor]] = {n: {} for n in new_tokens}
+    for repeat in range(repeats):
+        for n in new_tokens:
+            shift = repeat % len(names)
+            for name in names[shift:] + names[:shift]:
+                start = time.perf_counter()
+                sequences = variants[name](n)
+                elapsed = time.perf_counter() - start
+                made = int(sequences.shape[0] * (sequences.shape[1] - ids.shape[1]))
+                timings[n][name].append((elapsed, made))
+                outputs[n][name] = sequences
+    # Where a step's time goes, plain against exact: interleaved profiled
+    # pairs of runs, the median of each kind of work.
+    profiled: dict[str, list[dict[str, float]]] = {"plain": [], "exact": []}
+    exact = Steer(sv.vector, index, alpha, "exact")
+    for _ in range(profile_repeats):
+        for name, steer in (("plain", None), ("exact", exact)):
+            profiled[name].append(profile(llm, steer, ids, mask, profile_steps, seed))
+    result["profile_ms_per_step"] = {
+        name: {kind: statistics.median(p[kind] for p in runs) for kind in runs[0]}
+        for name, runs in profiled.items()
+    }
+    result["load_average_at_end"] = _load()
+    result["runs"] = {str(n): _summary(timings[n]) for n in new_tokens}
+    for n in new_tokens:
+        result["runs"][str(n)]["exact_equals_refeed"] = bool(
+            torch.equal(outputs[n]["exact"], outputs[n]["exact/refeed"])
+        )
+    if reference_new_tokens is not None:
+        result["reference"] = _reference(
+            llm,
+            ids,
+            mask,
+            Steer(sv.vector, index, alpha, "reference"),
+            reference_new_tokens,
+            seed,
+            {n: outputs[n]["exact"] for n in new_tokens},
+            result["runs"],
+        )
     return result
 
 
-def _time_one(
+# Operators whose inclusive time makes up each kind of work in a decoding step.
+PROFILE_KINDS = {
+    "matrix products (linear layers, LM head)": ("aten::linear",),
+    "attention": ("aten::scaled_dot_product_attention",),
+    "KV cache growth (torch.cat)": ("aten::cat",),
+    "sampling (top-k, top-p, draw)": (
+        "aten::topk",
+        "aten::sort",
+        "aten::softmax",
+        "aten::cumsum",
+        "aten::multinomial",
+    ),
+}
+
+
+def profile(
+    llm: Any, steer: Steer | None, ids: torch.Tensor, mask: torch.Tensor, steps: int, seed: int
+) -> dict[str, float]:
+    """Milliseconds per decoding step by kind of work (torch.profiler, CPU).
+
+    Two profiled runs, of 1 and of steps + 1 tokens, are subtracted, so the
+    prefill drops out. "other" is the rest of the step's wall time: Python,
+    hooks, masks, norms, rotary embeddings and the many small operators.
+    """
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    def measured(n: int) -> tuple[float, dict[str, float]]:
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            start = time.perf_counter()
+            _steered(llm, ids, mask, steer, n, seed, "split")
+            wall = time.perf_counter() - start
+        totals = {e.key: e.cpu_time_total / 1000 for e in prof.key_averages()}
+        return wall * 1000, {
+            kind: sum(totals.get(op, 0.0) for op in ops) for kind, ops in PROFILE_KINDS.items()
+        }
+
+    wall_1, kinds_1 = measured(1)
+    wall_n, kinds_n = measured(steps + 1)
+    per_step = {kind: (kinds_n[kind] - kinds_1[kind]) / steps for kind in PROFILE_KINDS}
+    total = (wall_n - wall_1) / steps
+    per_step["other"] = total - sum(per_step.values())
+    per_step["step total"] = total
+    return {kind: round(ms, 1) for kind, ms in per_step.items()}
+
+
+def _summary(timings: dict[str, list[tuple[float, int]]]) -> dict[str, Any]:
+    """Per variant: seconds and tokens of every repeat; ratios to plain decoding per repeat."""
+    variants: dict[str, Any] = {}
+    for name, runs in timings.items():
+        seconds = [s for s, _ in runs]
+        rates = [made / s for s, made in runs]
+        variants[name] = {
+            "seconds": [round(s, 3) for s in seconds],
+            "new_tokens": [made for _, made in runs],
+            "seconds_median": round(statistics.median(seconds), 3),
+            "tokens_per_s_median": round(statistics.median(rates), 2),
+            "tokens_per_s_min_max": [round(min(rates), 2), round(max(rates), 2)],
+        }
+    plain = min(PLAIN, key=lambda name: statistics.median(s for s, _ in timings[name]))
+    ratios: dict[str, Any] = {}
+    for name in STEERED:
+        # Speed ratio within each repeat (the two runs were measured minutes
+        # apart at most), then the median and range over the repeats.
+        per_repeat = [
+            (made / s) / (plain_made / plain_s)
+            for (s, made), (plain_s, plain_made) in zip(timings[name], timings[plain], strict=True)
+        ]
+        ratios[f"{name} / plain"] = {
+            "median": round(statistics.median(per_repeat), 3),
+            "min": round(min(per_repeat), 3),
+            "max": round(max(per_repeat), 3),
+            "per_repeat": [round(r, 3) for r in per_repeat],
+        }
+    return {"plain_is": plain, "variants": variants, "speed_vs_plain": ratios}
+
+
+def _reference(
     llm: Any,
     ids: torch.Tensor,
     mask: torch.Tensor,
     steer: Steer,
+    steps: int,
+    seed: int,
+    exact_outputs: dict[int, torch.Tensor],
+    runs: dict[str, Any],
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    sequences = _steered(llm, ids, mask, steer, steps, seed, "split")
+    elapsed = time.perf_counter() - start
+    made = int(sequences.shape[0] * (sequences.shape[1] - ids.shape[1]))
+    rate = made / elapsed
+    width = sequences.shape[1]
+    return {
+        "new_tokens": made,
+        "seconds": round(elapsed, 3),
+        "tokens_per_s": round(rate, 2),
+        # Same seed: the exact runs' first tokens must be the reference's.
+        "exact_first_tokens_equal_reference": {
+            str(n): bool(torch.equal(out[:, :width], sequences)) for n, out in exact_outputs.items()
+        },
+        "speedup_vs_reference": {
+            n: {
+                name: round(v["tokens_per_s_median"] / rate, 1)
+                for name, v in run["variants"].items()
+            }
+            for n, run in runs.items()
+        },
+    }
+
+
+def _steered(
+    llm: Any,
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+    steer: Steer | None,
     new: int,
     seed: int,
     strategy: str,
-) -> tuple[float, int]:
-    """Seconds and tokens generated for one steered sampling run."""
-    start = time.perf_counter()
+) -> torch.Tensor:
     out = steered_generate(
         llm.model,
         ids,
@@ -190,9 +349,23 @@ def _time_one(
         pad_token_id=llm.pad_token_id,
         exact_strategy=strategy,  # type: ignore[arg-type]
     )
-    elapsed = time.perf_counter() - start
-    assert out.new_tokens == ids.shape[0] * new, out.new_tokens
-    return elapsed, out.new_tokens
+    return out.sequences
+
+
+def _generate(llm: Any, ids: torch.Tensor, mask: torch.Tensor, new: int, seed: int) -> torch.Tensor:
+    """The pipeline's unsteered sampling call (glov.llm.sampling), eos disabled."""
+    # The unsteered path of glov.llm.sampling.sample, called below its prompt
+    # rendering and eos handling so the budget is the same as the others'.
+    from glov.llm.sampling import _generate as sampling_generate
+
+    settings = dict(max_new_tokens=new, do_sample=True, temperature=1.0, top_k=50, top_p=0.9)
+    with torch.inference_mode(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return sampling_generate(llm, ids[:1], mask[:1], ids.shape[0], True, [], settings)
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def main() -> None:
@@ -202,12 +375,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--new", type=int, nargs="+", default=[50, 75])
     parser.add_argument("--samples", type=int, default=10)
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cache-dir", default=".cache/glov")
     parser.add_argument(
         "--reference-new-tokens",
         type=int,
-        default=None,
+        default=10,
         help="cap the O(T^2) reference run at this many tokens (speedups become lower bounds)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
@@ -221,7 +394,7 @@ def main() -> None:
         llm,
         new_tokens=tuple(args.new),
         samples=args.samples,
-        modes=tuple(args.modes),
+        repeats=args.repeats,
         reference_new_tokens=args.reference_new_tokens,
     )
     print(json.dumps(result, indent=2))

@@ -127,7 +127,7 @@ def cache_effect() -> dict:
 
 
 def steering() -> dict:
-    """Steered-generation tokens/s: exact, cached and the naive reference, side by side."""
+    """Steered generation against plain decoding (same prompt, batch and loop), repeated."""
     from bench.bench_steering import run
     from glov.config import LLMConfig
     from glov.llm.loader import load_llm
