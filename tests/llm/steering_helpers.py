@@ -5,6 +5,16 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers import (
+    GemmaConfig,
+    GemmaForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
 
 from glov.llm.steering import (
     Steer,
@@ -17,6 +27,16 @@ from glov.llm.steering.vector import _capture_layer
 VOCAB = 1000
 PAD = 0
 LAYER = 2  # of 4: steering in the middle leaves layers above it to get wrong
+
+# Tiny random decoders of the families GLOV runs: name -> (config, model, extra config).
+ARCHITECTURES = {
+    "llama": (LlamaConfig, LlamaForCausalLM, {}),
+    "qwen2": (Qwen2Config, Qwen2ForCausalLM, {}),
+    "gemma": (GemmaConfig, GemmaForCausalLM, {"head_dim": 16}),
+    "mistral": (MistralConfig, MistralForCausalLM, {"sliding_window": 128}),
+    # A window shorter than the sequences: the cached keys must still be masked by it.
+    "mistral-window4": (MistralConfig, MistralForCausalLM, {"sliding_window": 4}),
+}
 
 
 def tiny_model(config_cls, model_cls, **extra) -> nn.Module:
@@ -111,36 +131,16 @@ def naive_reference(
 
 
 def greedy(model, ids, mask, steer: Steer | None, steps: int, pad: int = PAD, **kw):
+    """steered_generate, greedy unless `kw` says otherwise, eos off, logits returned."""
+    settings = {"do_sample": False, "eos_token_id": None, "return_logits": True, **kw}
     return steered_generate(
-        model,
-        ids,
-        mask,
-        steer,
-        max_new_tokens=steps,
-        do_sample=False,
-        eos_token_id=None,
-        pad_token_id=pad,
-        return_logits=True,
-        **kw,
+        model, ids, mask, steer, max_new_tokens=steps, pad_token_id=pad, **settings
     )
 
 
 def sampled(model, ids, mask, steer: Steer | None, steps: int, seed: int, pad: int = PAD, **kw):
     """Like greedy, but sampled with SAMPLING from a generator seeded with `seed`."""
-    return steered_generate(
-        model,
-        ids,
-        mask,
-        steer,
-        max_new_tokens=steps,
-        do_sample=True,
-        seed=seed,
-        eos_token_id=None,
-        pad_token_id=pad,
-        return_logits=True,
-        **SAMPLING,
-        **kw,
-    )
+    return greedy(model, ids, mask, steer, steps, pad, do_sample=True, seed=seed, **SAMPLING, **kw)
 
 
 def assert_same(out, ref_ids, ref_logits, atol: float = 1e-4) -> None:
@@ -151,4 +151,7 @@ def assert_same(out, ref_ids, ref_logits, atol: float = 1e-4) -> None:
 
 
 def no_hooks(model) -> bool:
-    return all(len(layer._forward_hooks) == 0 for layer in decoder_layers(model))
+    """No forward or pre-forward hook left on any decoder layer (the split stepper adds both)."""
+    return all(
+        not layer._forward_hooks and not layer._forward_pre_hooks for layer in decoder_layers(model)
+    )

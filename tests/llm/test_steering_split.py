@@ -9,14 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from transformers import (
-    LlamaConfig,
-    LlamaForCausalLM,
-    MistralConfig,
-    MistralForCausalLM,
-    Qwen2Config,
-    Qwen2ForCausalLM,
-)
+from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from glov.llm.steering import Steer, decoder_layers, resolve_layer
@@ -24,6 +17,7 @@ from glov.llm.steering.attention import PACKED_SDPA, packed_attention, packed_sd
 from glov.llm.steering.steppers import _last_query
 from glov.llm.steering.vector import layer_hidden
 from tests.llm.steering_helpers import (
+    ARCHITECTURES,
     LAYER,
     assert_same,
     greedy,
@@ -35,15 +29,8 @@ from tests.llm.steering_helpers import (
     tiny_model,
 )
 
-ARCHITECTURES = {
-    "llama": (LlamaConfig, LlamaForCausalLM, {}),
-    "qwen2": (Qwen2Config, Qwen2ForCausalLM, {}),
-    # A window shorter than the sequences: the cached keys must still be masked by it.
-    "mistral-window4": (MistralConfig, MistralForCausalLM, {"sliding_window": 4}),
-}
 
-
-@pytest.fixture(scope="module", params=list(ARCHITECTURES))
+@pytest.fixture(scope="module", params=["llama", "qwen2", "mistral-window4"])
 def architecture(request) -> nn.Module:
     config_cls, model_cls, extra = ARCHITECTURES[request.param]
     return tiny_model(config_cls, model_cls, **extra)
