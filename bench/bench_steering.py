@@ -142,7 +142,7 @@ def run(
         "A macro photograph of a {} surface.",
         index,
     )
-    variants: dict[str, Callable[[int], torch.Tensor]] = {
+    variants: dict[str, Callable[[int], tuple[torch.Tensor, int]]] = {
         "plain": lambda n: _steered(llm, ids, mask, None, n, seed, "split"),
         "plain/generate": lambda n: _generate(llm, ids, mask, n, seed),
     }
@@ -162,6 +162,7 @@ def run(
         "layer": index,
         "alpha": alpha,
         "vector_ratio": round(sv.ratio, 4),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "load_average_at_start": _load(),
     }
     # Warm-up: first-touch of the weights and allocator growth would
@@ -178,9 +179,8 @@ def run(
             shift = repeat % len(names)
             for name in names[shift:] + names[:shift]:
                 start = time.perf_counter()
-                sequences = variants[name](n)
+                sequences, made = variants[name](n)
                 elapsed = time.perf_counter() - start
-                made = int(sequences.shape[0] * (sequences.shape[1] - ids.shape[1]))
                 timings[n][name].append((elapsed, made))
                 outputs[n][name] = sequences
     # Where a step's time goes, plain against exact: interleaved profiled
@@ -196,7 +196,14 @@ def run(
     }
     result["load_average_at_end"] = _load()
     result["runs"] = {str(n): _summary(timings[n]) for n in new_tokens}
+    eos = torch.tensor(llm.eos_token_ids, dtype=torch.long)
     for n in new_tokens:
+        # eos is off, so every row makes the full budget; this says how many
+        # rows would have stopped early with it on (the last repeat's output).
+        result["runs"][str(n)]["rows_that_emitted_eos"] = {
+            name: int(torch.isin(out[:, ids.shape[1] :], eos).any(dim=1).sum())
+            for name, out in outputs[n].items()
+        }
         result["runs"][str(n)]["exact_equals_refeed"] = bool(
             torch.equal(outputs[n]["exact"], outputs[n]["exact/refeed"])
         )
@@ -302,9 +309,8 @@ def _reference(
     runs: dict[str, Any],
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    sequences = _steered(llm, ids, mask, steer, steps, seed, "split")
+    sequences, made = _steered(llm, ids, mask, steer, steps, seed, "split")
     elapsed = time.perf_counter() - start
-    made = int(sequences.shape[0] * (sequences.shape[1] - ids.shape[1]))
     rate = made / elapsed
     width = sequences.shape[1]
     return {
@@ -333,7 +339,8 @@ def _steered(
     new: int,
     seed: int,
     strategy: str,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, int]:
+    """The sequences and the tokens steered_generate counted as made (each row up to its eos)."""
     out = steered_generate(
         llm.model,
         ids,
@@ -349,11 +356,17 @@ def _steered(
         pad_token_id=llm.pad_token_id,
         exact_strategy=strategy,  # type: ignore[arg-type]
     )
-    return out.sequences
+    return out.sequences, out.new_tokens
 
 
-def _generate(llm: Any, ids: torch.Tensor, mask: torch.Tensor, new: int, seed: int) -> torch.Tensor:
-    """The pipeline's unsteered sampling call (glov.llm.sampling), eos disabled."""
+def _generate(
+    llm: Any, ids: torch.Tensor, mask: torch.Tensor, new: int, seed: int
+) -> tuple[torch.Tensor, int]:
+    """The pipeline's unsteered sampling call (glov.llm.sampling), eos disabled.
+
+    With no eos no row stops, so the tokens made are rows x generated width
+    (a width short of ``new`` would show a stop).
+    """
     # The unsteered path of glov.llm.sampling.sample, called below its prompt
     # rendering and eos handling so the budget is the same as the others'.
     from glov.llm.sampling import _generate as sampling_generate
@@ -361,7 +374,8 @@ def _generate(llm: Any, ids: torch.Tensor, mask: torch.Tensor, new: int, seed: i
     settings = dict(max_new_tokens=new, do_sample=True, temperature=1.0, top_k=50, top_p=0.9)
     with torch.inference_mode(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return sampling_generate(llm, ids[:1], mask[:1], ids.shape[0], True, [], settings)
+        sequences = sampling_generate(llm, ids[:1], mask[:1], ids.shape[0], True, [], settings)
+    return sequences, int(sequences.shape[0] * (sequences.shape[1] - ids.shape[1]))
 
 
 def _load() -> list[float]:
