@@ -36,24 +36,37 @@ ARCHITECTURES = {
     "mistral": (MistralConfig, MistralForCausalLM, {"sliding_window": 128}),
     # A window shorter than the sequences: the cached keys must still be masked by it.
     "mistral-window4": (MistralConfig, MistralForCausalLM, {"sliding_window": 4}),
+    # SmolLM2-135M's config in miniature: 3 query heads per K/V head (the
+    # packed attention's group size there), tied embeddings, its rope base.
+    "smollm2-shape": (
+        LlamaConfig,
+        LlamaForCausalLM,
+        {
+            "hidden_size": 72,
+            "num_attention_heads": 9,
+            "num_key_value_heads": 3,
+            "tie_word_embeddings": True,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 100000.0},
+        },
+    ),
 }
 
 
 def tiny_model(config_cls, model_cls, **extra) -> nn.Module:
     # initializer_range 0.2 (not 0.02) spreads the logits of a random model so
     # greedy decoding has no near-ties that float noise could flip.
-    config = config_cls(
-        vocab_size=VOCAB,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        initializer_range=0.2,
-        pad_token_id=PAD,
-        **extra,
-    )
+    settings = {
+        "vocab_size": VOCAB,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 256,
+        "initializer_range": 0.2,
+        "pad_token_id": PAD,
+    }
+    config = config_cls(**{**settings, **extra})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         return model_cls(config).to(torch.float32).eval()

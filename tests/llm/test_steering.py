@@ -167,7 +167,7 @@ def test_cached_is_an_approximation(llama):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["qwen2", "gemma", "mistral", "mistral-window4"])
+@pytest.mark.parametrize("name", ["qwen2", "gemma", "mistral", "mistral-window4", "smollm2-shape"])
 def test_other_architectures_exact_equals_reference(name):
     config_cls, model_cls, extra = ARCHITECTURES[name]
     model = tiny_model(config_cls, model_cls, **extra)

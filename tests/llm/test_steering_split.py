@@ -30,7 +30,7 @@ from tests.llm.steering_helpers import (
 )
 
 
-@pytest.fixture(scope="module", params=["llama", "qwen2", "mistral-window4"])
+@pytest.fixture(scope="module", params=["llama", "qwen2", "mistral-window4", "smollm2-shape"])
 def architecture(request) -> nn.Module:
     config_cls, model_cls, extra = ARCHITECTURES[request.param]
     return tiny_model(config_cls, model_cls, **extra)
