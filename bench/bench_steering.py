@@ -18,7 +18,8 @@ interleaved, repeat after repeat, each repeat in a rotated order, so a load
 from other jobs on a shared machine falls on all of them alike; ratios are
 taken within a repeat and reported with their spread.
 
-    .venv/bin/python bench/bench_steering.py [--new 50 75] [--samples 10] [--repeats 5]
+    .venv/bin/python -m bench.bench_steering [--new 50 75] [--samples 10] [--repeats 5]
+        [--threads N] [--results bench/results.json]
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -398,6 +401,13 @@ def main() -> None:
         help="cap the O(T^2) reference run at this many tokens (speedups become lower bounds)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument("--profile-repeats", type=int, default=3)
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="also store the result as the `steering` section of this JSON file "
+        "(bench/results.json), with the command line that made it",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -410,8 +420,17 @@ def main() -> None:
         samples=args.samples,
         repeats=args.repeats,
         reference_new_tokens=args.reference_new_tokens,
+        profile_repeats=args.profile_repeats,
     )
     print(json.dumps(result, indent=2))
+    if args.results:
+        # `make bench` runs this section at the defaults; a run with other
+        # settings (fewer repeats on a loaded machine) says so in the file.
+        result["command"] = " ".join(["python -m bench.bench_steering", *sys.argv[1:]])
+        path = Path(args.results)
+        results = json.loads(path.read_text()) if path.exists() else {}
+        results["steering"] = result
+        path.write_text(json.dumps(results, indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":
