@@ -32,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -173,7 +173,7 @@ def run(
     for fn in variants.values():
         fn(2)
     names = list(variants)
-    timings: dict[int, dict[str, list[tuple[float, int]]]] = {
+    timings: dict[int, dict[str, list[Timed]]] = {
         n: {name: [] for name in names} for n in new_tokens
     }
     outputs: dict[int, dict[str, torch.Tensor]] = {n: {} for n in new_tokens}
@@ -181,10 +181,15 @@ def run(
         for n in new_tokens:
             shift = repeat % len(names)
             for name in names[shift:] + names[:shift]:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 sequences, made = variants[name](n)
-                elapsed = time.perf_counter() - start
-                timings[n][name].append((elapsed, made))
+                timings[n][name].append(
+                    Timed(
+                        time.perf_counter() - start,
+                        time.process_time() - cpu_start,
+                        made,
+                    )
+                )
                 outputs[n][name] = sequences
     # Where a step's time goes, plain against exact: interleaved profiled
     # pairs of runs, the median of each kind of work.
@@ -270,27 +275,55 @@ def profile(
     return {kind: round(ms, 1) for kind, ms in per_step.items()}
 
 
-def _summary(timings: dict[str, list[tuple[float, int]]]) -> dict[str, Any]:
-    """Per variant: seconds and tokens of every repeat; ratios to plain decoding per repeat."""
+class Timed(NamedTuple):
+    """One run: wall seconds, this process's CPU seconds, tokens made."""
+
+    seconds: float
+    cpu_seconds: float
+    made: int
+
+
+def _summary(timings: dict[str, list[Timed]]) -> dict[str, Any]:
+    """Per variant: seconds and tokens of every repeat; ratios to plain decoding per repeat.
+
+    Ratios come in wall time and in CPU time. On a machine shared with other
+    jobs, wall time counts the waits for a core, which fall on whichever run
+    was going; CPU time counts only this process's work, so at one torch
+    thread its ratio is the steady one. (At two threads it also counts the
+    threads spinning while they wait for each other.)
+    """
     variants: dict[str, Any] = {}
     for name, runs in timings.items():
-        seconds = [s for s, _ in runs]
-        rates = [made / s for s, made in runs]
+        rates = [run.made / run.seconds for run in runs]
         variants[name] = {
-            "seconds": [round(s, 3) for s in seconds],
-            "new_tokens": [made for _, made in runs],
-            "seconds_median": round(statistics.median(seconds), 3),
+            "seconds": [round(run.seconds, 3) for run in runs],
+            "cpu_seconds": [round(run.cpu_seconds, 3) for run in runs],
+            "new_tokens": [run.made for run in runs],
+            "seconds_median": round(statistics.median(run.seconds for run in runs), 3),
             "tokens_per_s_median": round(statistics.median(rates), 2),
             "tokens_per_s_min_max": [round(min(rates), 2), round(max(rates), 2)],
+            "tokens_per_cpu_s_median": round(
+                statistics.median(run.made / run.cpu_seconds for run in runs), 2
+            ),
         }
-    plain = min(PLAIN, key=lambda name: statistics.median(s for s, _ in timings[name]))
+    plain = min(PLAIN, key=lambda name: statistics.median(run.seconds for run in timings[name]))
+    return {
+        "plain_is": plain,
+        "variants": variants,
+        "speed_vs_plain": _ratios(timings, plain, "seconds"),
+        "cpu_speed_vs_plain": _ratios(timings, plain, "cpu_seconds"),
+    }
+
+
+def _ratios(timings: dict[str, list[Timed]], plain: str, clock: str) -> dict[str, Any]:
+    """Tokens per `clock` second of each steered variant over plain's, per repeat and summed up."""
     ratios: dict[str, Any] = {}
     for name in STEERED:
-        # Speed ratio within each repeat (the two runs were measured minutes
-        # apart at most), then the median and range over the repeats.
+        # Within each repeat (the runs were measured minutes apart at most),
+        # then the median and range over the repeats.
         per_repeat = [
-            (made / s) / (plain_made / plain_s)
-            for (s, made), (plain_s, plain_made) in zip(timings[name], timings[plain], strict=True)
+            (run.made / getattr(run, clock)) / (base.made / getattr(base, clock))
+            for run, base in zip(timings[name], timings[plain], strict=True)
         ]
         ratios[f"{name} / plain"] = {
             "median": round(statistics.median(per_repeat), 3),
@@ -298,7 +331,7 @@ def _summary(timings: dict[str, list[tuple[float, int]]]) -> dict[str, Any]:
             "max": round(max(per_repeat), 3),
             "per_repeat": [round(r, 3) for r in per_repeat],
         }
-    return {"plain_is": plain, "variants": variants, "speed_vs_plain": ratios}
+    return ratios
 
 
 def _reference(

@@ -27,13 +27,15 @@ def test_bench_reports_plain_ratios_tokens_and_reference_equality(tiny_llama):
     for variant in runs["variants"].values():
         # eos is off: every repeat of every variant made the whole budget.
         assert variant["new_tokens"] == [samples * new] * repeats
-        assert len(variant["seconds"]) == repeats
+        assert len(variant["seconds"]) == len(variant["cpu_seconds"]) == repeats
+        assert all(cpu > 0 for cpu in variant["cpu_seconds"])
         low, high = variant["tokens_per_s_min_max"]
         assert low <= variant["tokens_per_s_median"] <= high
     for name in STEERED:
-        ratio = runs["speed_vs_plain"][f"{name} / plain"]
-        assert len(ratio["per_repeat"]) == repeats
-        assert ratio["min"] <= ratio["median"] <= ratio["max"]
+        for clock in ("speed_vs_plain", "cpu_speed_vs_plain"):
+            ratio = runs[clock][f"{name} / plain"]
+            assert len(ratio["per_repeat"]) == repeats
+            assert 0 < ratio["min"] <= ratio["median"] <= ratio["max"]
     assert set(runs["rows_that_emitted_eos"]) == set(PLAIN) | set(STEERED)
     assert runs["exact_equals_refeed"] is True
     assert result["reference"]["new_tokens"] == samples * 3
