@@ -6,8 +6,8 @@ transformers' "sdpa" attention repeats every K/V head once per query head
 sharing it (``repeat_kv``): a copy of the layer's whole cache each layer and
 step. On SmolLM2 (9 query heads on 3 K/V heads, a ~500-token cache, 10 rows)
 that copy cost more than the rest of the exact step's extra work together:
-exact steering ran at 0.5-0.6x plain decoding, and at ~0.97x plain in CPU time
-once the copy was gone (bench/bench_steering.py, docs/benchmarks.md).
+exact steering ran at 0.5-0.6x plain decoding before, and at 0.91x plain in
+CPU time with this function and the split strategy (docs/benchmarks.md).
 
 ``packed_sdpa`` instead folds each group's query heads into the query axis of
 their shared K/V head ([B, H, Q, D] -> [B, H_kv, G*Q, D]), repeats the small
