@@ -26,6 +26,15 @@ KIND = "GlovRun"
 RESUME_ANNOTATION = f"{GROUP}/resume"
 # Parameters the controller sets itself: the run directory must be the one it reads.
 CONTROLLER_PARAMETERS = ("run_id", "store_uri")
+# The stores the controller reads progress from (glov.store.open_store); the
+# CRD's CEL rule on spec.storeUri admits the same.
+STORE_SCHEMES = ("file://", "s3://")
+# spec.kueue field -> the config key it sets (pipeline.kueue, compiled into pod labels).
+KUEUE_FIELDS = {
+    "queueName": "queue_name",
+    "priorityClass": "priority_class",
+    "allPods": "all_pods",
+}
 
 
 class SpecError(GlovError):
@@ -61,6 +70,23 @@ def _problem(exc: GlovError) -> tuple[str, str | None]:
     return exc.problem, exc.fix
 
 
+def _kueue(spec: dict[str, Any], data: dict[str, Any]) -> None:
+    """spec.kueue over the config's pipeline.kueue (the spec wins, field by field);
+    validated with the whole config."""
+    kueue = spec.get("kueue")
+    if kueue is None:
+        return
+    if not isinstance(kueue, dict):
+        raise SpecError("spec.kueue", "must be an object: queueName, priorityClass, allPods")
+    section = data.setdefault("pipeline", {}).setdefault("kueue", {})
+    for field, value in kueue.items():
+        if field not in KUEUE_FIELDS:
+            raise SpecError(
+                f"spec.kueue.{field}", "is not a Kueue setting", f"use {', '.join(KUEUE_FIELDS)}"
+            )
+        section[KUEUE_FIELDS[field]] = value
+
+
 def _config(spec: dict[str, Any]) -> GlovConfig:
     profile, whole = spec.get("profile"), spec.get("config")
     if profile and whole:
@@ -89,6 +115,7 @@ def _config(spec: dict[str, Any]) -> GlovConfig:
             apply_override(data, str(assignment))
         except GlovError as exc:
             raise SpecError(f"spec.overrides[{i}]", *_problem(exc)) from None
+    _kueue(spec, data)
     try:
         return validate_config(data)
     except GlovError as exc:
@@ -98,6 +125,8 @@ def _config(spec: dict[str, Any]) -> GlovConfig:
             key = str(assignment).partition("=")[0].strip()
             if f"'{key}'" in exc.problem:
                 field = f"spec.overrides[{i}]"
+        if spec.get("kueue") and "pipeline.kueue" in exc.problem:
+            field = "spec.kueue"
         raise SpecError(field, *_problem(exc)) from None
 
 
@@ -148,8 +177,12 @@ def parse_spec(spec: dict[str, Any], *, name: str, uid: str) -> RunSpec:
     # The controller's GLOV_STORE_URI comes from the same glov-defaults ConfigMap
     # as the pipeline pods', so both see the same store.
     store_uri = spec.get("storeUri") or os.environ.get(STORE_URI_ENV) or cfg.store.uri
-    if "://" not in store_uri:
-        raise SpecError("spec.storeUri", f"{store_uri!r} is not a file:// or s3:// URI")
+    if not store_uri.startswith(STORE_SCHEMES):
+        raise SpecError(
+            "spec.storeUri",
+            f"{store_uri!r} is not a file:// or s3:// URI",
+            "e.g. s3://mlpipeline/glov",
+        )
     return RunSpec(
         cfg=cfg,
         endpoint=endpoint.rstrip("/"),

@@ -34,6 +34,9 @@ CONFIG_MAP_KEYS = (
     "AWS_ENDPOINT_URL",
 )
 POD_LABEL = ("app.kubernetes.io/part-of", "glov")
+# Kueue's pod integration: the LocalQueue that admits a pod, and its priority.
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
 
 
 # Thread-pool sizes of torch/OpenMP/MKL. Unset, torch starts one thread per core
@@ -104,4 +107,21 @@ class Placement:
         if p.cache_pvc:
             kubernetes.mount_pvc(task, pvc_name=p.cache_pvc, mount_path=p.cache_mount)
         kubernetes.add_pod_label(task, *POD_LABEL)
+        self._queue(task, gpu=res.accelerators > 0)
         return task
+
+    def _queue(self, task: PipelineTask, *, gpu: bool) -> None:
+        """Kueue labels (pod metadata, fixed at compile time) on GPU tasks, or on all.
+
+        No kueue.x-k8s.io/pod-group-name for the evaluation shards: a pod group
+        needs one name per step, arm and run, but kfp's pod labels are constants
+        compiled into the YAML (no placeholders), so every shard pod of every
+        run would join one group (docs/deploy.md, "Kueue"). Each shard is
+        admitted on its own; the shards do not need to run together.
+        """
+        kueue = self.p.kueue
+        if not kueue.queue_name or not (gpu or kueue.all_pods):
+            return
+        kubernetes.add_pod_label(task, KUEUE_QUEUE_LABEL, kueue.queue_name)
+        if kueue.priority_class:
+            kubernetes.add_pod_label(task, KUEUE_PRIORITY_LABEL, kueue.priority_class)

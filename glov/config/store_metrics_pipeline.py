@@ -7,7 +7,7 @@ pipelines/).
 
 import os
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from glov.config.section import Section
 
@@ -110,6 +110,38 @@ def _gpu_tolerations() -> list[Toleration]:
     return [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
 
 
+# A Kubernetes label value that names an object: DNS-1123 label (LocalQueue) or
+# subdomain (WorkloadPriorityClass), at most 63 characters (the label limit).
+_K8S_LABEL_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_K8S_LABEL_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+
+
+class KueueConfig(Section):
+    """Kueue admission of the pipeline's pods (Kueue's pod integration).
+
+    Compiled into the tasks as pod labels: kueue.x-k8s.io/queue-name and
+    kueue.x-k8s.io/priority-class. A labelled pod waits, scheduling-gated,
+    until its LocalQueue's ClusterQueue has quota (manifests/overlays/kueue).
+    """
+
+    # LocalQueue in the namespace the pipeline runs in; null: pods are not queued.
+    queue_name: str | None = Field(None, pattern=_K8S_LABEL_NAME, max_length=63)
+    # WorkloadPriorityClass of the queued pods (Kueue's ordering and preemption).
+    priority_class: str | None = Field(None, pattern=_K8S_LABEL_SUBDOMAIN, max_length=63)
+    # False: only the tasks that request an accelerator are queued (the GPU quota
+    # is what teams share; CPU steps start at once). True: every task.
+    all_pods: bool = False
+
+    @model_validator(mode="after")
+    def _priority_needs_a_queue(self) -> "KueueConfig":
+        if self.priority_class and not self.queue_name:
+            raise ValueError(
+                "pipeline.kueue.priority_class needs pipeline.kueue.queue_name: Kueue "
+                "only admits (and orders) pods that name a queue"
+            )
+        return self
+
+
 class PipelineConfig(Section):
     """How the Kubeflow pipeline is compiled: pod grouping, images, placement, retries.
 
@@ -163,3 +195,5 @@ class PipelineConfig(Section):
     cache_mount: str = Field("/cache", pattern=r"^/")
     # At most this many arms (alphas, compared methods) run at once; 0: no limit.
     parallel_arms: int = Field(0, ge=0)
+    # Kueue queue and priority of the GPU tasks (or all tasks).
+    kueue: KueueConfig = Field(default_factory=KueueConfig)

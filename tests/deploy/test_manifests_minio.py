@@ -48,12 +48,12 @@ def test_minio_refuses_to_start_with_placeholder_credentials(rendered):
 
 SETUP_SCRIPT = MANIFESTS / "overlays" / "standalone" / "minio" / "setup-minio.sh"
 # Stand-in for the mc binary (not installed here): logs each call, keeps a copy
-# of the policy file, and answers attach/info as the test asks.
+# of each policy file (MC_LOG.<policy>), and answers attach/info as the test asks.
 FAKE_MC = """#!/bin/sh
 echo "$*" >> "$MC_LOG"
 for last; do :; done
 case "$*" in
-    *"admin policy create"*) cp "$last" "$MC_LOG.policy" ;;
+    *"admin policy create"*) cp "$last" "$MC_LOG.$(basename "$last" -policy.json)" ;;
     *"admin policy attach"*) exit "${MC_ATTACH_RC:-0}" ;;
     *"admin user info"*) echo "${MC_USER_INFO:-}" ;;
 esac
@@ -63,6 +63,8 @@ SETUP_ENV = {
     "MINIO_ROOT_PASSWORD": "x" * 12,
     "AWS_ACCESS_KEY_ID": "glov",
     "AWS_SECRET_ACCESS_KEY": "y" * 12,
+    "READONLY_AWS_ACCESS_KEY_ID": "glov-operator",
+    "READONLY_AWS_SECRET_ACCESS_KEY": "z" * 12,
     "MINIO_URL": "http://glov-minio:9000",
     "GLOV_S3_BUCKET": "glov",
 }
@@ -94,16 +96,25 @@ def _setup(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, lis
 def test_minio_setup_script_refuses_placeholders_before_calling_mc(tmp_path):
     syntax = subprocess.run(["sh", "-n", str(SETUP_SCRIPT)], capture_output=True, text=True)
     assert syntax.returncode == 0, syntax.stderr
-    for key in ("MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"):
+    for key in (
+        "MINIO_ROOT_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "READONLY_AWS_ACCESS_KEY_ID",
+        "READONLY_AWS_SECRET_ACCESS_KEY",
+    ):
         proc, calls = _setup(tmp_path, **{key: "REPLACE_ME"})
         assert proc.returncode == 1 and f"{key} is empty or still REPLACE_ME" in proc.stderr
         assert calls == []
     proc, calls = _setup(tmp_path, AWS_ACCESS_KEY_ID="admin")
     assert proc.returncode == 1 and "other than MinIO's root user" in proc.stderr
     assert calls == []
+    proc, calls = _setup(tmp_path, READONLY_AWS_ACCESS_KEY_ID="glov")
+    assert proc.returncode == 1 and "read-only policy" in proc.stderr
+    assert calls == []
 
 
-def test_minio_setup_script_creates_a_bucket_scoped_user(tmp_path):
+def test_minio_setup_script_creates_a_bucket_scoped_user_and_a_read_only_one(tmp_path):
     proc, calls = _setup(tmp_path)
     assert proc.returncode == 0, proc.stderr
     cfg = f"--config-dir {tmp_path}/mc"
@@ -113,19 +124,29 @@ def test_minio_setup_script_creates_a_bucket_scoped_user(tmp_path):
         f"{cfg} admin policy create glov glov-pipeline {tmp_path}/glov-pipeline-policy.json",
         f"{cfg} admin user add glov glov {'y' * 12}",
         f"{cfg} admin policy attach glov glov-pipeline --user glov",
+        f"{cfg} admin policy create glov glov-readonly {tmp_path}/glov-readonly-policy.json",
+        f"{cfg} admin user add glov glov-operator {'z' * 12}",
+        f"{cfg} admin policy attach glov glov-readonly --user glov-operator",
     ]
-    policy = json.loads((tmp_path / "mc.log.policy").read_text())
-    resources = {r for s in policy["Statement"] for r in s["Resource"]}
-    assert resources == {"arn:aws:s3:::glov", "arn:aws:s3:::glov/*"}
-    actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert not [a for a in actions if "*" in a or a.startswith("admin:")]
+    actions = {}
+    for name in ("glov-pipeline", "glov-readonly"):
+        policy = json.loads((tmp_path / f"mc.log.{name}").read_text())
+        resources = {r for s in policy["Statement"] for r in s["Resource"]}
+        assert resources == {"arn:aws:s3:::glov", "arn:aws:s3:::glov/*"}
+        actions[name] = {a for s in policy["Statement"] for a in s["Action"]}
+        assert not [a for a in actions[name] if "*" in a or a.startswith("admin:")]
+    # The operator's user reads and lists; nothing that writes or deletes.
+    assert actions["glov-readonly"] == {"s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"}
 
 
 def test_minio_setup_script_rerun_accepts_only_an_existing_attachment(tmp_path):
-    proc, _ = _setup(
-        tmp_path, MC_ATTACH_RC="1", MC_USER_INFO='{"accessKey":"glov","policyName":"glov-pipeline"}'
-    )
+    # (The fake answers `user info` alike for both users: both policies attached.)
+    info = '{"accessKey":"glov","policyName":"glov-pipeline,glov-readonly"}'
+    proc, _ = _setup(tmp_path, MC_ATTACH_RC="1", MC_USER_INFO=info)
     assert proc.returncode == 0, proc.stderr
+    only_pipeline = '{"accessKey":"glov","policyName":"glov-pipeline"}'
+    proc, _ = _setup(tmp_path, MC_ATTACH_RC="1", MC_USER_INFO=only_pipeline)
+    assert proc.returncode == 1  # the read-only user's policy is not attached
     proc, _ = _setup(tmp_path, MC_ATTACH_RC="1", MC_USER_INFO='{"accessKey":"glov"}')
     assert proc.returncode == 1
 
@@ -170,7 +191,11 @@ def test_untracked_local_overlay_replaces_every_placeholder(overlay, tmp_path):
         "glov-s3": {
             "AWS_ACCESS_KEY_ID": "glov-pipeline",
             "AWS_SECRET_ACCESS_KEY": "test-only-" + "s" * 20,
-        }
+        },
+        "glov-s3-readonly": {
+            "AWS_ACCESS_KEY_ID": "glov-operator",
+            "AWS_SECRET_ACCESS_KEY": "test-only-" + "o" * 20,
+        },
     }
     if overlay == "standalone":
         secrets["glov-minio-root"] = {

@@ -3,17 +3,22 @@
 # holds MinIO's root credentials. Safe to run again: every step is idempotent.
 set -eu
 
-for name in MINIO_ROOT_USER MINIO_ROOT_PASSWORD AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
+for name in MINIO_ROOT_USER MINIO_ROOT_PASSWORD AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+    READONLY_AWS_ACCESS_KEY_ID READONLY_AWS_SECRET_ACCESS_KEY; do
     eval "value=\${$name:-}"
     case "$value" in
         "" | *REPLACE_ME*)
-            echo "$name is empty or still REPLACE_ME: fill in secrets glov-minio-root and glov-s3" >&2
+            echo "$name is empty or still REPLACE_ME: fill in secrets glov-minio-root, glov-s3 and glov-s3-readonly" >&2
             exit 1
             ;;
     esac
 done
-if [ "$AWS_ACCESS_KEY_ID" = "$MINIO_ROOT_USER" ]; then
-    echo "glov-s3 must name a user other than MinIO's root user" >&2
+if [ "$AWS_ACCESS_KEY_ID" = "$MINIO_ROOT_USER" ] || [ "$READONLY_AWS_ACCESS_KEY_ID" = "$MINIO_ROOT_USER" ]; then
+    echo "glov-s3 and glov-s3-readonly must name users other than MinIO's root user" >&2
+    exit 1
+fi
+if [ "$READONLY_AWS_ACCESS_KEY_ID" = "$AWS_ACCESS_KEY_ID" ]; then
+    echo "glov-s3-readonly must name another user than glov-s3 (it gets a read-only policy)" >&2
     exit 1
 fi
 
@@ -52,13 +57,36 @@ cat >"$tmp/glov-pipeline-policy.json" <<JSON
   ]
 }
 JSON
-mcx admin policy create glov glov-pipeline "$tmp/glov-pipeline-policy.json"
-mcx admin user add glov "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY"
-if ! mcx admin policy attach glov glov-pipeline --user "$AWS_ACCESS_KEY_ID"; then
-    # attach fails when the policy is already attached (a re-run); accept only that.
-    case "$(mcx admin user info glov "$AWS_ACCESS_KEY_ID" --json)" in
-        *glov-pipeline*) ;;
-        *) exit 1 ;;
-    esac
-fi
-echo "bucket $GLOV_S3_BUCKET and its pipeline user are ready"
+cat >"$tmp/glov-readonly-policy.json" <<JSON
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+      "Resource": ["arn:aws:s3:::$GLOV_S3_BUCKET"]
+    },
+    {
+      "Effect": "Allow",
+      "Action": ["s3:GetObject"],
+      "Resource": ["arn:aws:s3:::$GLOV_S3_BUCKET/*"]
+    }
+  ]
+}
+JSON
+
+# user_with_policy USER SECRET POLICY: the policy (from $tmp/POLICY-policy.json),
+# the user, and the attachment, accepting only "already attached" on a re-run.
+user_with_policy() {
+    mcx admin policy create glov "$3" "$tmp/$3-policy.json"
+    mcx admin user add glov "$1" "$2"
+    if ! mcx admin policy attach glov "$3" --user "$1"; then
+        case "$(mcx admin user info glov "$1" --json)" in
+            *"$3"*) ;;
+            *) exit 1 ;;
+        esac
+    fi
+}
+user_with_policy "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" glov-pipeline
+user_with_policy "$READONLY_AWS_ACCESS_KEY_ID" "$READONLY_AWS_SECRET_ACCESS_KEY" glov-readonly
+echo "bucket $GLOV_S3_BUCKET, its pipeline user and the operator's read-only user are ready"
