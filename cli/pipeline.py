@@ -45,6 +45,12 @@ def add_pipeline_commands(sub: argparse._SubParsersAction) -> None:
     subm.add_argument("--run-name", help="run name (default: <run.name>-<time>)")
     subm.add_argument("--namespace", help="Kubeflow profile namespace (multi-user installs)")
     subm.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="bearer token for a multi-user Kubeflow, read on every request (default: "
+        "$GLOV_KFP_TOKEN, else $KF_PIPELINES_SA_TOKEN_PATH or kfp's in-pod token path)",
+    )
+    subm.add_argument(
         "--wait",
         action="store_true",
         help="wait for the run to end, printing its state changes; non-zero exit unless it "
@@ -89,8 +95,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
+    from pipelines.kfp_auth import resolve_auth
     from pipelines.limits import check_workflow_limits
     from pipelines.submit import (
+        check_namespace,
+        healthz,
         kfp_errors,
         make_client,
         parse_params,
@@ -109,8 +118,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     # Everything that can be checked before the server is asked anything.
     check_workflow_limits(cfg)
     submit_request(cfg, "", run_name=args.run_name, params=params, experiment=args.experiment)
-    with kfp_errors(args.host):
-        client = make_client(args.host, args.namespace)
+    auth = resolve_auth(args.token_file)
+    with kfp_errors(args.host, args.namespace, auth):
+        check_namespace(healthz(args.host), args.namespace, "pass --namespace")
+        client = make_client(args.host, args.namespace, auth)
         run_id = submit(
             cfg,
             args.host,

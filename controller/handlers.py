@@ -1,14 +1,22 @@
 """kopf wiring: which events of a GlovRun call the Reconciler, and how results are written.
 
 - create, a spec edit, and a timer every `poll_interval` seconds all reconcile
-  (reconcile.py): submit once, follow the Kubeflow run, pick up a resume;
+  (reconcile.py): submit once, follow the Kubeflow run, pick up a resume. The
+  timer runs only while there is something to do (reconcile.needs_polling):
+  not for a finished run or one whose refusal used up its tries, until the
+  resume annotation gets a new value (kopf re-evaluates the filter on every
+  change of the object; a handler on the annotation itself would never fire,
+  as kopf leaves annotations of its own prefix, glov.dev/, out of its diffs);
 - delete terminates a Kubeflow run that has not finished (kopf's finalizer
   holds the object until then); after `delete_retries` failed attempts the
   object is released anyway with a Warning Event, so a lost Kubeflow cannot
   pin a resource forever.
 
 The handlers are synchronous (kopf runs them in threads) and write only the
-status subresource, the finalizer and kopf's annotations: never `spec`.
+status subresource, the finalizer and kopf's annotations: never `spec`. Status
+goes out as a function of the stored object (status.apply_status), which kopf
+sends as a JSON patch guarded by the resourceVersion, never as a merge patch
+that would replace the conditions list from an older view.
 """
 
 from __future__ import annotations
@@ -19,9 +27,9 @@ from typing import Any
 import kopf
 
 from controller.kubeflow import KubeflowError
-from controller.reconcile import Outcome, Reconciler
+from controller.reconcile import Outcome, Reconciler, needs_polling
 from controller.spec import GROUP, PLURAL, VERSION
-from controller.status import FINISHED
+from controller.status import FINISHED, apply_status
 
 
 def operator_settings() -> kopf.OperatorSettings:
@@ -42,8 +50,8 @@ def operator_settings() -> kopf.OperatorSettings:
 
 
 def _write(outcome: Outcome, body: Any, patch: kopf.Patch) -> None:
-    for key, value in outcome.status.items():
-        patch.status[key] = value
+    if outcome.status or outcome.conditions:
+        patch.fns.append(lambda raw: apply_status(raw, outcome.status, outcome.conditions))
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
@@ -59,6 +67,9 @@ def register(
     def reconcile(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         _write(reconciler.reconcile(body), body, patch)
 
+    def polled(status: kopf.Status, annotations: kopf.Annotations, **_: Any) -> bool:
+        return needs_polling(dict(status), dict(annotations))
+
     kopf.on.create(GROUP, VERSION, PLURAL, registry=registry, id="submit")(reconcile)
     kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry, id="spec")(reconcile)
     # The first tick waits a period: the create handler submits first.
@@ -68,6 +79,7 @@ def register(
         PLURAL,
         interval=poll_interval,
         initial_delay=poll_interval,
+        when=polled,
         registry=registry,
         id="poll",
     )(reconcile)

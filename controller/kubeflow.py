@@ -12,8 +12,6 @@ import hashlib
 import json
 import tempfile
 import threading
-import urllib.request
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,8 @@ from typing import Any
 from controller.spec import RESUME_ANNOTATION
 from glov.config import GlovConfig, config_to_yaml
 from glov.errors import GlovError
+from pipelines.kfp_auth import SA_TOKEN_PATH_ENV, KfpAuth, refusal
+from pipelines.submit import NamespaceRequired, check_namespace, healthz, make_client
 
 # Seconds per HTTP request: kfp.Client sets none, and a hung API server would
 # otherwise hold a handler thread (and the object's lock) forever.
@@ -28,13 +28,26 @@ REQUEST_TIMEOUT = 30
 TERMINAL_STATES = {"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"}
 # KubeflowError.reason when the followed run was deleted behind the controller's back.
 RUN_GONE = "RunDeleted"
+# How the operator's token is fixed (manifests/overlays/kubeflow/operator-auth.yaml).
+OPERATOR_TOKEN_FIX = (
+    "mount a projected ServiceAccount token into the operator and point "
+    f"${SA_TOKEN_PATH_ENV} at it (manifests/overlays/kubeflow/operator-auth.yaml)"
+)
+# 4xx answers that a retry may change (a timeout, rate limiting): not permanent.
+TRANSIENT_4XX = {408, 429}
 
 
 class KubeflowError(GlovError):
-    """A Kubeflow call that failed; `reason` is the condition reason it becomes."""
+    """A Kubeflow call that failed; `reason` is the condition reason it becomes.
 
-    def __init__(self, reason: str, problem: str, fix: str | None = None):
+    `permanent`: the same call will fail the same way until someone changes
+    something (a token, a RoleBinding, the spec): retried with a growing delay
+    and then not at all (controller/backoff.py), not like an outage.
+    """
+
+    def __init__(self, reason: str, problem: str, fix: str | None = None, permanent: bool = False):
         self.reason = reason
+        self.permanent = permanent
         super().__init__(problem, fix)
 
 
@@ -49,14 +62,20 @@ class KfpRun:
         return self.state in TERMINAL_STATES
 
 
-def _wrap(operation: str, endpoint: str, exc: Exception) -> KubeflowError:
+def _wrap(
+    operation: str, endpoint: str, exc: Exception, namespace: str | None, auth: KfpAuth
+) -> KubeflowError:
     status = getattr(exc, "status", getattr(exc, "code", None))
+    if status in (401, 403):
+        reason, problem, fix = refusal(status, namespace, auth, how_to_fix_token=OPERATOR_TOKEN_FIX)
+        return KubeflowError(reason, f"could not {operation}: {problem}", fix, permanent=True)
     if isinstance(status, int) and 400 <= status < 500:
         body = getattr(exc, "body", "") or ""
         return KubeflowError(
             "KubeflowRejected",
             f"Kubeflow refused to {operation} (HTTP {status}): {str(body)[:300]}",
             "check spec.kubeflow (experiment, namespace) and the controller's access",
+            permanent=status not in TRANSIENT_4XX,
         )
     return KubeflowError(
         "KubeflowUnavailable",
@@ -83,36 +102,38 @@ def _with_timeout(client: Any) -> None:
 class Kubeflow:
     """One Kubeflow Pipelines API endpoint (and multi-user namespace)."""
 
-    def __init__(self, endpoint: str, namespace: str | None = None):
+    def __init__(self, endpoint: str, namespace: str | None = None, auth: KfpAuth | None = None):
         self.endpoint = endpoint
         self.namespace = namespace
+        self.auth = auth or KfpAuth()
         self._client: Any = None
 
+    def _wrap(self, operation: str, exc: Exception) -> KubeflowError:
+        return _wrap(operation, self.endpoint, exc, self.namespace, self.auth)
+
     def _healthz(self) -> None:
-        """Fail fast: kfp.Client's own healthz call retries for about half a minute."""
-        url = f"{self.endpoint}/apis/v2beta1/healthz"
+        """Fail fast (kfp.Client's own healthz retries for about half a minute), and
+        refuse a multi-user install without a namespace before kfp.Client writes its
+        context file."""
         try:
-            with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT) as resp:
-                resp.read()
-        except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
-            raise _wrap("reach the API", self.endpoint, exc) from exc
+            info = healthz(self.endpoint, REQUEST_TIMEOUT)
+            check_namespace(info, self.namespace, "set spec.kubeflow.namespace")
+        except NamespaceRequired as exc:
+            raise KubeflowError("NamespaceRequired", exc.problem, exc.fix, permanent=True) from exc
+        except GlovError as exc:  # answered, but not as the KFP API
+            raise KubeflowError("KubeflowRejected", exc.problem, exc.fix, permanent=True) from exc
+        except OSError as exc:  # URLError and HTTPError are OSErrors
+            raise self._wrap("reach the API", exc) from exc
 
     def client(self) -> Any:
         if self._client is None:
-            import kfp
-
             self._healthz()
-
-            with warnings.catch_warnings():
-                # "This client only works with Kubeflow Pipeline v2.0.0-beta.2 and later".
-                warnings.simplefilter("ignore", FutureWarning)
-                try:
-                    if self.namespace:
-                        client = kfp.Client(host=self.endpoint, namespace=self.namespace)
-                    else:
-                        client = kfp.Client(host=self.endpoint)
-                except Exception as exc:  # the constructor calls healthz
-                    raise _wrap("reach the API", self.endpoint, exc) from exc
+            try:
+                client = make_client(self.endpoint, self.namespace, self.auth)
+            except GlovError as exc:  # the token file could not be read
+                raise KubeflowError("KubeflowUnauthorized", exc.problem, exc.fix) from exc
+            except Exception as exc:  # the constructor may call healthz
+                raise self._wrap("reach the API", exc) from exc
             _with_timeout(client)
             self._client = client
         return self._client
@@ -130,7 +151,7 @@ class Kubeflow:
         except KubeflowError:
             raise
         except Exception as exc:
-            raise _wrap("list runs", self.endpoint, exc) from exc
+            raise self._wrap("list runs", exc) from exc
         runs = [r for r in (result.runs or []) if r.display_name == display_name]
         return _run(runs[0]) if runs else None
 
@@ -141,7 +162,7 @@ class Kubeflow:
         except KubeflowError:
             raise
         except Exception as exc:
-            raise _wrap("create a run", self.endpoint, exc) from exc
+            raise self._wrap("create a run", exc) from exc
         return str(result.run_id)
 
     def get_run(self, run_id: str) -> KfpRun:
@@ -158,7 +179,7 @@ class Kubeflow:
                     f"annotate the GlovRun with {RESUME_ANNOTATION}=<any new value> to start a "
                     "new Kubeflow run in the same run directory (finished steps are reused)",
                 ) from exc
-            raise _wrap(f"get run {run_id}", self.endpoint, exc) from exc
+            raise self._wrap(f"get run {run_id}", exc) from exc
 
     def terminate(self, run_id: str) -> None:
         try:
@@ -166,7 +187,7 @@ class Kubeflow:
         except KubeflowError:
             raise
         except Exception as exc:
-            raise _wrap(f"terminate run {run_id}", self.endpoint, exc) from exc
+            raise self._wrap(f"terminate run {run_id}", exc) from exc
 
 
 def _run(run: Any) -> KfpRun:
@@ -176,9 +197,11 @@ def _run(run: Any) -> KfpRun:
 
 
 class Clients:
-    """One Kubeflow per (endpoint, namespace), shared by all GlovRuns."""
+    """One Kubeflow per (endpoint, namespace), shared by all GlovRuns, all with the
+    operator's credentials."""
 
-    def __init__(self):
+    def __init__(self, auth: KfpAuth | None = None):
+        self.auth = auth or KfpAuth()
         self._lock = threading.Lock()
         self._by_key: dict[tuple[str, str | None], Kubeflow] = {}
 
@@ -186,7 +209,7 @@ class Clients:
         with self._lock:
             key = (endpoint, namespace)
             if key not in self._by_key:
-                self._by_key[key] = Kubeflow(endpoint, namespace)
+                self._by_key[key] = Kubeflow(endpoint, namespace, self.auth)
             return self._by_key[key]
 
 

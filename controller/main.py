@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 NAMESPACE_ENV = "POD_NAMESPACE"
 
@@ -36,13 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     from controller.handlers import operator_settings, register
     from controller.metrics import OperatorMetrics
     from controller.reconcile import Reconciler
+    from glov.errors import GlovError
+    from pipelines.kfp_auth import resolve_auth
 
     args = parse_args(argv)
+    try:
+        # $KF_PIPELINES_SA_TOKEN_PATH (the kubeflow overlay's projected token), if any.
+        auth = resolve_auth()
+    except GlovError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.metrics_port:
         start_http_server(args.metrics_port)
     # The default registry logs in as kubectl would: in-cluster ServiceAccount or kubeconfig.
     registry = kopf.get_default_registry()
-    register(registry, Reconciler(OperatorMetrics()), poll_interval=args.poll_interval)
+    reconciler = Reconciler(OperatorMetrics(), auth=auth)
+    register(registry, reconciler, poll_interval=args.poll_interval)
     liveness = f"http://0.0.0.0:{args.liveness_port}/healthz" if args.liveness_port else None
     kopf.run(
         registry=registry,

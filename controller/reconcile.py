@@ -5,6 +5,10 @@ Everything here is synchronous (kfp.Client is); kopf runs it in a thread.
 returns the status patch and the Events to post; it never raises for Kubeflow
 or store errors (they become conditions) and never touches `spec`.
 
+Failed Kubeflow calls back off (backoff.py): while status.nextAttemptTime
+lies ahead a reconciliation calls nothing; a permanent refusal stops after a
+few tries until the spec changes or the resume annotation gets a new value.
+
 Submitting exactly once: the Kubeflow run's display name is deterministic
 (the run id, `<run id>-resume-<n>` for the n-th resume), and a run with that
 name is looked up before one is created. A controller that dies between
@@ -14,10 +18,12 @@ comes back instead of starting a second one.
 
 from __future__ import annotations
 
+import datetime
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.backoff import Backoff, waiting
 from controller.kubeflow import RUN_GONE, Clients, KubeflowError, PackageCache
 from controller.metrics import OperatorMetrics
 from controller.progress import StoreError, read_progress
@@ -33,7 +39,10 @@ from controller.status import (
     RUNNING,
     SUCCEEDED,
     StatusUpdate,
+    now,
+    ready,
 )
+from pipelines.kfp_auth import KfpAuth
 from pipelines.submit import submit_request
 
 
@@ -46,7 +55,10 @@ class Event:
 
 @dataclass
 class Outcome:
+    # Status fields that changed (None: remove) and conditions that changed
+    # (status.apply_status merges them into the stored object).
     status: dict[str, Any]
+    conditions: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
 
@@ -62,10 +74,28 @@ def kfp_run_name(run_id: str, attempt: int) -> str:
     return run_id if attempt == 0 else f"{run_id}-resume-{attempt}"
 
 
+def needs_polling(status: dict[str, Any], annotations: dict[str, Any]) -> bool:
+    """Whether the poll timer has anything to do: a resume (or retry) was asked
+    for, or a run goes on. Not for a finished run, nor for one whose permanent
+    refusal used up its tries (until a spec edit or a new resume value)."""
+    token = annotations.get(RESUME_ANNOTATION)
+    if token and token not in (status.get("resumeToken"), status.get("backoffToken")):
+        return True
+    return status.get("phase") not in FINISHED and not status.get("gaveUp")
+
+
 class Reconciler:
-    def __init__(self, metrics: OperatorMetrics, packages: PackageCache | None = None):
+    def __init__(
+        self,
+        metrics: OperatorMetrics,
+        packages: PackageCache | None = None,
+        *,
+        auth: KfpAuth | None = None,
+        backoff: Backoff | None = None,
+    ):
         self.metrics = metrics
-        self.clients = Clients()
+        self.clients = Clients(auth)
+        self.backoff = backoff or Backoff()
         self.packages = packages or PackageCache()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -93,15 +123,53 @@ class Reconciler:
         with self._lock(meta["uid"]):
             upd = StatusUpdate(body.get("status"), meta.get("generation"))
             events: list[Event] = []
-            if not upd.get("kubeflowRunId"):
-                self._start(body, upd, events)
+            self._reconcile(body, upd, events)
+            status, reason, message = ready(upd)
+            upd.condition("Ready", status, reason, message)
+            fields, conditions = upd.changes()
+            return Outcome(fields, conditions, events)
+
+    def _reconcile(self, body: dict[str, Any], upd: StatusUpdate, events: list[Event]) -> None:
+        meta = body["metadata"]
+        token = (meta.get("annotations") or {}).get(RESUME_ANNOTATION)
+        moved = upd.get("observedGeneration") not in (None, meta.get("generation"))
+        acted = moved or (bool(token) and token != upd.get("backoffToken"))
+        if upd.get("failedAttempts") and acted:
+            # Someone acted on a refusal (a spec edit, a new resume value): try at
+            # once, with a fresh count.
+            self._clear_backoff(upd)
+            if token and not upd.get("kubeflowRunId"):
+                upd.set(resumeToken=token)  # spent on this retry, not on a later resume
+        elif upd.get("gaveUp") or waiting(upd.get("nextAttemptTime"), _utcnow()):
+            return
+        if not upd.get("kubeflowRunId"):
+            self._start(body, upd, events)
+        else:
+            self._check_spec_change(upd, events)
+            if upd.get("phase") not in FINISHED:
+                self._follow(body, upd, events)
             else:
-                self._check_spec_change(upd, events)
-                if upd.get("phase") not in FINISHED:
-                    self._follow(body, upd, events)
-                else:
-                    self._maybe_resume(body, upd, events)
-            return Outcome(upd.patch(), events)
+                self._maybe_resume(body, upd, events)
+        if upd.get("failedAttempts"):
+            upd.set(backoffToken=token)  # the annotation value these failures happened under
+
+    # -- backoff ------------------------------------------------------------------
+    def _failed(self, upd: StatusUpdate, exc: KubeflowError) -> str:
+        """Count a failed call; the sentence the condition message ends with."""
+        failures = int(upd.get("failedAttempts") or 0) + 1
+        upd.set(failedAttempts=failures)
+        if self.backoff.gives_up(failures, exc.permanent):
+            upd.set(gaveUp=True, nextAttemptTime=None)
+            return (
+                f" Gave up after {failures} attempts: fix it, then edit the spec or annotate "
+                f"{RESUME_ANNOTATION}=<any new value> to try again."
+            )
+        upd.set(nextAttemptTime=self.backoff.next_attempt(failures, _utcnow()))
+        return f" Attempt {failures}; the next one not before {upd.get('nextAttemptTime')}."
+
+    @staticmethod
+    def _clear_backoff(upd: StatusUpdate) -> None:
+        upd.set(failedAttempts=None, nextAttemptTime=None, gaveUp=None, backoffToken=None)
 
     # -- before the first submission --------------------------------------------
     def _start(self, body: dict[str, Any], upd: StatusUpdate, events: list[Event]) -> None:
@@ -158,9 +226,12 @@ class Reconciler:
             before = upd.condition_of("Submitted") or {}
             if (before.get("status"), before.get("reason")) != ("False", exc.reason):
                 events.append(Event("Warning", exc.reason, exc.problem))
-            upd.condition("Submitted", False, exc.reason, str(exc))
+            upd.condition("Submitted", False, exc.reason, str(exc) + self._failed(upd, exc))
             upd.set(message=exc.problem)
             return False
+        self._clear_backoff(upd)
+        if not upd.get("startTime"):
+            upd.set(startTime=now())
         self._submitted[uid] = Submitted(name, run_id, run.endpoint, run.kubeflow_namespace)
         self.metrics.kubeflow_requests.labels("submit", "ok").inc()
         self.metrics.submissions.labels(how).inc()
@@ -207,8 +278,9 @@ class Reconciler:
                 return
             if (upd.condition_of("KubeflowReachable") or {}).get("status") != "False":
                 events.append(Event("Warning", exc.reason, exc.problem))
-            upd.condition("KubeflowReachable", False, exc.reason, str(exc))
+            upd.condition("KubeflowReachable", False, exc.reason, str(exc) + self._failed(upd, exc))
             return
+        self._clear_backoff(upd)
         self.metrics.kubeflow_requests.labels("get", "ok").inc()
         upd.condition("KubeflowReachable", True, "RunFound", f"Kubeflow run state {run.state}")
         upd.set(kubeflowState=run.state)
@@ -232,7 +304,7 @@ class Reconciler:
             )
             upd.condition("Succeeded", False, reason, message)
             events.append(Event("Warning", reason, message))
-        upd.set(phase=phase, message=upd.condition_of("Succeeded")["message"])
+        upd.set(phase=phase, message=upd.condition_of("Succeeded")["message"], completionTime=now())
 
     def _gone(self, upd: StatusUpdate, events: list[Event], exc: KubeflowError) -> None:
         """The followed Kubeflow run was deleted: the GlovRun ends Canceled, resumable."""
@@ -241,7 +313,7 @@ class Reconciler:
         message = f"{exc.problem}; {exc.fix}"
         upd.condition("Succeeded", False, RUN_GONE, message)
         events.append(Event("Warning", RUN_GONE, message))
-        upd.set(phase=CANCELED, kubeflowState="DELETED", message=message)
+        upd.set(phase=CANCELED, kubeflowState="DELETED", message=message, completionTime=now())
 
     def _read_progress(self, body: dict[str, Any], upd: StatusUpdate) -> None:
         try:
@@ -294,5 +366,11 @@ class Reconciler:
         attempt = int(upd.get("attempt") or 0) + 1
         # On a Kubeflow error the token stays unrecorded: the next poll tries again.
         if self._submit(meta["uid"], run, attempt, upd, events):
-            upd.set(attempt=attempt, resumeToken=token, kubeflowState="PENDING")
+            upd.set(
+                attempt=attempt, resumeToken=token, kubeflowState="PENDING", completionTime=None
+            )
             upd.condition("Succeeded", None, "Resumed", f"resumed as attempt {attempt}")
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)

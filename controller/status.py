@@ -11,7 +11,17 @@ Phases (status.phase; the Argo CD health check in manifests/README.md maps them)
 Condition types: Accepted (the spec), Submitted (the Kubeflow run),
 Succeeded (the outcome), ProgressAvailable (the run directory: False with
 reason RecordDamaged names a damaged record, file and line), SpecApplied
-(a spec edit after submission is not applied).
+(a spec edit after submission is not applied), KubeflowReachable (following
+the run), and Ready, which sums them up for `kubectl get` and Argo CD: True
+while a run goes on or after it succeeded, False with the reason that blocks
+it (InvalidSpec, KubeflowUnauthorized, KubeflowForbidden, RunFailed,
+SpecChangeRefused, ...), Unknown while the first submission is on its way.
+
+Writes: `apply_status` applies one reconciliation's changes to the object as
+the API server holds it at write time (kopf sends the difference as a JSON
+patch that tests the resourceVersion, and re-applies it to the newer object on
+a conflict). Conditions are merged by type, so a write never drops a condition
+that another write added meanwhile.
 """
 
 from __future__ import annotations
@@ -38,8 +48,12 @@ PHASE_OF_STATE = {
 }
 
 
+# Times in the status, as Kubernetes writes them (RFC 3339, whole seconds, UTC).
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime(TIME_FORMAT)
 
 
 def set_condition(
@@ -79,7 +93,6 @@ class StatusUpdate:
         self.generation = generation
         self.fields: dict[str, Any] = {}
         self._conditions = list(self.old.get("conditions") or [])
-        self._conditions_changed = False
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, self.old.get(key, default))
@@ -88,20 +101,68 @@ class StatusUpdate:
         self.fields.update(fields)
 
     def condition(self, type_: str, status: bool | None, reason: str, message: str) -> None:
-        before = next((c for c in self._conditions if c.get("type") == type_), None)
         self._conditions = set_condition(
             self._conditions, type_, status, reason, message, self.generation
         )
-        after = self._conditions[-1]
-        if before is None or any(before.get(k) != after.get(k) for k in after):
-            self._conditions_changed = True
 
     def condition_of(self, type_: str) -> dict[str, Any] | None:
         return next((c for c in self._conditions if c.get("type") == type_), None)
 
-    def patch(self) -> dict[str, Any]:
-        """Only what changed: a poll that learns nothing writes nothing."""
-        out = {k: v for k, v in self.fields.items() if self.old.get(k) != v}
-        if self._conditions_changed:
-            out["conditions"] = self._conditions
-        return out
+    def changes(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """(fields that changed, None to remove; conditions that changed): a poll that
+        learns nothing writes nothing."""
+        fields = {k: v for k, v in self.fields.items() if self.old.get(k) != v}
+        before = {c.get("type"): c for c in self.old.get("conditions") or []}
+        conditions = [c for c in self._conditions if before.get(c["type"]) != c]
+        return fields, conditions
+
+
+def apply_status(body: dict[str, Any], fields: dict[str, Any], conditions: list[dict]) -> None:
+    """Apply one reconciliation's changes to `body` (the object as stored now), in place."""
+    status = body.setdefault("status", {})
+    for key, value in fields.items():
+        if value is None:
+            status.pop(key, None)
+        else:
+            status[key] = value
+    if not conditions:
+        return
+    current = list(status.get("conditions") or [])
+    for new in conditions:
+        old = next((c for c in current if c.get("type") == new["type"]), None)
+        if old is not None and old.get("status") == new["status"]:
+            new = {
+                **new,
+                "lastTransitionTime": old.get("lastTransitionTime", new["lastTransitionTime"]),
+            }
+        current = [c for c in current if c.get("type") != new["type"]] + [new]
+    status["conditions"] = current
+
+
+def ready(upd: StatusUpdate) -> tuple[bool | None, str, str]:
+    """The Ready condition (status, reason, message) the other conditions add up to."""
+    phase = upd.get("phase")
+
+    def cond(type_: str) -> dict[str, Any]:
+        return upd.condition_of(type_) or {}
+
+    if phase == INVALID:
+        return False, "InvalidSpec", cond("Accepted").get("message", "the spec is invalid")
+    if phase == SUCCEEDED:
+        return True, "RunSucceeded", cond("Succeeded").get("message", "succeeded")
+    if phase in (FAILED, CANCELED):
+        done = cond("Succeeded")
+        return False, done.get("reason", phase), done.get("message", phase)
+    refused = cond("SpecApplied")
+    if refused.get("status") == "False":
+        return False, refused.get("reason", "SpecChangeRefused"), refused.get("message", "")
+    if phase == RUNNING:
+        reach = cond("KubeflowReachable")
+        if reach.get("status") == "False":
+            return False, reach.get("reason", "KubeflowUnavailable"), reach.get("message", "")
+        state = upd.get("kubeflowState") or "PENDING"
+        return True, "RunInProgress", f"Kubeflow run {upd.get('kubeflowRunName')} is {state}"
+    submitted = cond("Submitted")
+    if submitted.get("status") == "False":
+        return False, submitted.get("reason", "NotSubmitted"), submitted.get("message", "")
+    return None, "Submitting", "the Kubeflow run is being submitted"

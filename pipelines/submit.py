@@ -18,6 +18,11 @@ from components.run_parameters import PARAMETERS_BY_NAME, parse_parameter, unkno
 from glov.config import GlovConfig
 from glov.errors import ConfigError, GlovError, RunDirError
 from glov.runs.rundir import RUN_ID_PATTERN, check_run_id, default_run_id
+from pipelines.kfp_auth import TOKEN_ENV, KfpAuth, refusal
+
+# Seconds per HTTP request of healthz(): kfp's own healthz call retries for about
+# half a minute, and a hung server would hold the caller.
+HEALTHZ_TIMEOUT = 30
 
 
 def parse_params(assignments: list[str]) -> dict[str, Any]:
@@ -79,10 +84,54 @@ def submit_request(
     }
 
 
-def make_client(host: str, namespace: str | None = None) -> Any:
+def healthz(host: str, timeout: float = HEALTHZ_TIMEOUT) -> dict[str, Any]:
+    """The KFP API's healthz answer ({"multi_user": ...}); OSError/ValueError if none."""
+    import json
+    import urllib.request
+
+    url = f"{host.rstrip('/')}/apis/v2beta1/healthz"
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        body = resp.read()
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        raise GlovError(
+            f"{url} did not answer like the Kubeflow Pipelines API (not JSON)",
+            "point it at the KFP API (e.g. http://ml-pipeline.kubeflow:8888), not the UI or "
+            "another service",
+        ) from None
+
+
+class NamespaceRequired(GlovError):
+    """A multi-user Kubeflow asked without a profile namespace."""
+
+
+def check_namespace(info: dict[str, Any], namespace: str | None, how_to_set: str) -> None:
+    """A multi-user install needs the profile namespace on every call.
+
+    Without one kfp.Client would also write ~/.config/kfp/context.json (a
+    read-only root filesystem in the operator's pod refuses it).
+    """
+    if info.get("multi_user") and not namespace:
+        raise NamespaceRequired(
+            "this Kubeflow Pipelines is multi-user: every run belongs to a profile namespace",
+            f"{how_to_set} (your Kubeflow profile's namespace, e.g. glov)",
+        )
+
+
+def make_client(host: str, namespace: str | None = None, auth: KfpAuth | None = None) -> Any:
+    """kfp.Client for `host`, with the bearer token of `auth` (kfp_auth.resolve_auth)."""
+    import warnings
+
     import kfp
 
-    return kfp.Client(host=host, namespace=namespace) if namespace else kfp.Client(host)
+    kwargs: dict[str, Any] = {"host": host, **(auth or KfpAuth()).client_kwargs()}
+    if namespace:
+        kwargs["namespace"] = namespace
+    with warnings.catch_warnings():
+        # "This client only works with Kubeflow Pipeline v2.0.0-beta.2 and later".
+        warnings.simplefilter("ignore", FutureWarning)
+        return kfp.Client(**kwargs)
 
 
 def submit(
@@ -94,6 +143,7 @@ def submit(
     *,
     namespace: str | None = None,
     client: Any = None,
+    auth: KfpAuth | None = None,
 ) -> str:
     """Compile the pipeline for `cfg`, start a run on the KFP server at `host`; the run id."""
     from pipelines.compile import compile_pipeline
@@ -108,7 +158,7 @@ def submit(
             params=params,
             namespace=namespace,
         )
-        client = client or make_client(host, namespace)
+        client = client or make_client(host, namespace, auth)
         result = client.create_run_from_pipeline_package(**request)
     return str(result.run_id)
 
@@ -165,8 +215,17 @@ def wait_for_run(
     return state
 
 
+# How a `glov submit` user fixes a refused token.
+SUBMIT_TOKEN_FIX = (
+    f"pass --token-file PATH or set ${TOKEN_ENV} to a token of an identity with access, e.g. "
+    "`kubectl create token default-editor -n NAMESPACE --audience pipelines.kubeflow.org`"
+)
+
+
 @contextmanager
-def kfp_errors(host: str) -> Iterator[None]:
+def kfp_errors(
+    host: str, namespace: str | None = None, auth: KfpAuth | None = None
+) -> Iterator[None]:
     """A Kubeflow Pipelines server that does not answer, or refuses, as a GlovError."""
     from kfp_server_api.exceptions import ApiException
     from urllib3.exceptions import HTTPError, MaxRetryError
@@ -186,6 +245,11 @@ def kfp_errors(host: str) -> Iterator[None]:
             f"Kubeflow Pipelines at {host} cannot be reached: {exc.__class__.__name__}: {exc}", fix
         ) from None
     except ApiException as exc:
+        if exc.status in (401, 403):
+            _, problem, fix = refusal(
+                exc.status, namespace, auth or KfpAuth(), how_to_fix_token=SUBMIT_TOKEN_FIX
+            )
+            raise GlovError(problem, fix) from None
         raise GlovError(
             f"Kubeflow Pipelines at {host} refused the request: HTTP {exc.status} {exc.reason}",
             "check that --host is the KFP API (not another service), and --namespace and your "

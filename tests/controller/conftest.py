@@ -21,10 +21,12 @@ import pytest
 from glovrun_emulator import BASE, GLOVRUNS, NAMESPACE, POLL
 from prometheus_client import CollectorRegistry
 
+from controller.backoff import Backoff
 from controller.handlers import operator_settings, register
 from controller.kubeflow import PackageCache
 from controller.metrics import OperatorMetrics
 from controller.reconcile import Reconciler
+from pipelines.kfp_auth import KfpAuth
 from tests.servers.kfp import KfpServer, running_kfp_server
 from tests.servers.s3 import free_port
 
@@ -138,10 +140,14 @@ def cluster(kmock: kmock.KubernetesEmulator) -> Cluster:
 
 @pytest.fixture
 def operator(cluster: Cluster, packages: PackageCache):
-    """`async with operator() as reconciler:` runs the operator; leaving it stops it."""
+    """`async with operator() as reconciler:` runs the operator; leaving it stops it.
+
+    `auth`: the operator's Kubeflow credentials (default none). Backoff is
+    scaled down to the test's poll interval: 1, 2, 4 polls, 3 tries when permanent.
+    """
 
     @contextlib.asynccontextmanager
-    async def run() -> AsyncIterator[Reconciler]:
+    async def run(auth: KfpAuth | None = None) -> AsyncIterator[Reconciler]:
         registry = kopf.OperatorRegistry()
 
         @kopf.on.login(registry=registry)
@@ -149,7 +155,12 @@ def operator(cluster: Cluster, packages: PackageCache):
             return kopf.ConnectionInfo(server=cluster.url, insecure=True)
 
         # A fresh reconciler per start: a restart keeps nothing in memory.
-        reconciler = Reconciler(OperatorMetrics(CollectorRegistry()), packages)
+        reconciler = Reconciler(
+            OperatorMetrics(CollectorRegistry()),
+            packages,
+            auth=auth,
+            backoff=Backoff(base_seconds=POLL, cap_seconds=4 * POLL, permanent_limit=3),
+        )
         register(registry, reconciler, poll_interval=POLL, delete_retries=2, retry_delay=0.2)
         settings = operator_settings()
         settings.watching.reconnect_backoff = 0.1

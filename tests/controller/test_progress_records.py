@@ -60,7 +60,8 @@ def test_the_status_condition_says_record_damaged(tmp_path: Path):
     cond = upd.condition_of("ProgressAvailable")
     assert cond["status"] == "False" and cond["reason"] == "RecordDamaged"
     assert "steps.jsonl:3:" in cond["message"] and "--resume" in cond["message"]
-    assert upd.patch()["step"] == "1/2"
+    fields, _ = upd.changes()
+    assert fields["step"] == "1/2"
 
 
 def test_intact_records_are_available(tmp_path: Path):

@@ -11,7 +11,18 @@ Test controls (not KFP):
     POST /_test/runs/{id}             {"state": "SUCCEEDED"|..., "error": "..."}
     POST /_test/runs/{id}/delete      (the run disappears, as deleted in the UI)
     POST /_test/outage                {"status": 503} answers every KFP call so; 0 ends it
-    POST /_test/reset                 forget all runs and experiments
+    POST /_test/multi-user            {"tokens": {TOKEN: {"identity": ..., "namespaces": [...]}}}
+                                      turns multi-user mode on (null: off), as below
+    POST /_test/auto                  {"running_after": s, "succeed_after": s}: runs move on
+                                      by themselves, seconds after their creation (0: off)
+    POST /_test/reset                 forget all runs and experiments, single-user, no auto
+
+Multi-user mode, as a multi-user Kubeflow Pipelines answers (its API server
+checks the bearer token with a TokenReview, then the namespace with a
+SubjectAccessReview): healthz reports multi_user true; any other call without
+`Authorization: Bearer <a known token>` gets 401; a call about a namespace the
+token's identity may not use gets 403; a list or an experiment without a
+namespace gets 400. A run's namespace is its experiment's.
 
 Run as a script (`python tests/servers/kfp.py PORT`); `running_kfp_server()`
 starts it on a free port and stops it by its PID, never by name.
@@ -50,9 +61,20 @@ class State:
         self.requests: dict[str, dict[str, Any]] = {}
         self.experiments: dict[str, dict[str, Any]] = {}
         self.outage = 0
+        # token -> {"identity": str, "namespaces": [str]}; None: single-user.
+        self.tokens: dict[str, dict[str, Any]] | None = None
+        self.running_after = 0.0
+        self.succeed_after = 0.0
+        self.created: dict[str, float] = {}  # run id -> monotonic creation time
+        self.refusals: list[tuple[int, str, str]] = []  # (status, method, path)
 
 
 STATE = State()
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str, code: int):
+        self.status, self.message, self.code = status, message, code
 
 
 def _display_name_filter(raw: str | None) -> str | None:
@@ -86,6 +108,44 @@ class Handler(BaseHTTPRequestHandler):
 
         return dict(parse_qsl(urlsplit(self.path).query))
 
+    def _identity(self) -> dict[str, Any] | None:
+        """The caller in multi-user mode (401 without a known token); None in single-user."""
+        if STATE.tokens is None:
+            return None
+        header = self.headers.get("Authorization") or ""
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        if token not in STATE.tokens:
+            raise Refused(401, "Unauthenticated: no valid bearer token in the request", 16)
+        return STATE.tokens[token]
+
+    def _authorize(self, who: dict[str, Any] | None, namespace: str | None, verb: str) -> None:
+        if who is None:
+            return
+        if not namespace:
+            raise Refused(400, f"Invalid input: in multi-user mode, {verb} needs a namespace", 3)
+        if namespace not in who["namespaces"]:
+            raise Refused(
+                403,
+                f"PermissionDenied: {who['identity']} is not authorized to {verb} in namespace "
+                f"{namespace}",
+                7,
+            )
+
+    def _advance(self) -> None:
+        """Runs that move on by themselves (POST /_test/auto)."""
+        if not (STATE.running_after or STATE.succeed_after):
+            return
+        now = time.monotonic()
+        for run_id, created in STATE.created.items():
+            run = STATE.runs.get(run_id)
+            if run is None or run["state"] not in ("PENDING", "RUNNING"):
+                continue
+            age = now - created
+            if STATE.succeed_after and age >= STATE.succeed_after:
+                run["state"] = "SUCCEEDED"
+            elif STATE.running_after and age >= STATE.running_after:
+                run["state"] = "RUNNING"
+
     def _route(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
         with STATE.lock:
@@ -94,51 +154,84 @@ class Handler(BaseHTTPRequestHandler):
             if STATE.outage:
                 return self._send(STATE.outage, {"error": "outage", "code": 14})
             if (method, path) == ("GET", f"{API}/healthz"):
-                return self._send(200, {"multi_user": False, "pipeline_store": "database"})
-            if path == f"{API}/experiments":
-                return self._experiments(method)
-            if path == f"{API}/runs":
-                return self._runs(method)
-            m = re.fullmatch(rf"{API}/runs/([^/:]+)(:terminate)?", path)
-            if m and m.group(1) in STATE.runs:
-                run = STATE.runs[m.group(1)]
-                if method == "POST" and m.group(2):
-                    if run["state"] not in ("SUCCEEDED", "FAILED", "CANCELED"):
-                        run["state"] = "CANCELED"
-                    return self._send(200, {})
-                if method == "GET" and not m.group(2):
-                    return self._send(200, run)
-            return self._send(404, {"error": f"no {method} {path}", "code": 5})
+                multi = STATE.tokens is not None
+                return self._send(200, {"multi_user": multi, "pipeline_store": "database"})
+            self._advance()
+            try:
+                return self._api(method, path)
+            except Refused as exc:
+                STATE.refusals.append((exc.status, method, path))
+                return self._send(exc.status, {"error": exc.message, "code": exc.code})
 
-    def _experiments(self, method: str) -> None:
+    def _api(self, method: str, path: str) -> None:
+        who = self._identity()
+        if path == f"{API}/experiments":
+            return self._experiments(method, who)
+        if path == f"{API}/runs":
+            return self._runs(method, who)
+        m = re.fullmatch(rf"{API}/runs/([^/:]+)(:terminate)?", path)
+        if m and m.group(1) in STATE.runs:
+            run = STATE.runs[m.group(1)]
+            verb = "terminate runs" if m.group(2) else "get runs"
+            self._authorize(who, run.get("namespace"), verb)
+            if method == "POST" and m.group(2):
+                if run["state"] not in ("SUCCEEDED", "FAILED", "CANCELED"):
+                    run["state"] = "CANCELED"
+                return self._send(200, {})
+            if method == "GET" and not m.group(2):
+                return self._send(200, run)
+        return self._send(404, {"error": f"no {method} {path}", "code": 5})
+
+    def _experiments(self, method: str, who: dict[str, Any] | None) -> None:
         if method == "POST":
             body = self._body()
+            self._authorize(who, body.get("namespace"), "create experiments")
             exp = {
                 "experiment_id": str(uuid.uuid4()),
                 "display_name": body.get("display_name"),
+                "namespace": body.get("namespace") or "",
                 "created_at": CREATED_AT,
             }
             STATE.experiments[exp["experiment_id"]] = exp
             return self._send(200, exp)
-        name = _display_name_filter(self._query().get("filter"))
-        found = [e for e in STATE.experiments.values() if name in (None, e["display_name"])]
+        query = self._query()
+        namespace = query.get("namespace")
+        self._authorize(who, namespace, "list experiments")
+        name = _display_name_filter(query.get("filter"))
+        found = [
+            e
+            for e in STATE.experiments.values()
+            if name in (None, e["display_name"]) and (who is None or e["namespace"] == namespace)
+        ]
         return self._send(200, {"experiments": found, "total_size": len(found)})
 
-    def _runs(self, method: str) -> None:
+    def _runs(self, method: str, who: dict[str, Any] | None) -> None:
         if method == "POST":
             body = self._body()
+            experiment = STATE.experiments.get(body.get("experiment_id") or "") or {}
+            namespace = experiment.get("namespace") or ""
+            self._authorize(who, namespace, "create runs")
             run_id = str(uuid.uuid4())
             STATE.requests[run_id] = body
+            STATE.created[run_id] = time.monotonic()
             STATE.runs[run_id] = {
                 "run_id": run_id,
                 "display_name": body.get("display_name"),
                 "experiment_id": body.get("experiment_id"),
+                "namespace": namespace,
                 "state": "PENDING",
                 "created_at": CREATED_AT,
             }
             return self._send(200, STATE.runs[run_id])
-        name = _display_name_filter(self._query().get("filter"))
-        found = [r for r in STATE.runs.values() if name in (None, r["display_name"])]
+        query = self._query()
+        namespace = query.get("namespace")
+        self._authorize(who, namespace, "list runs")
+        name = _display_name_filter(query.get("filter"))
+        found = [
+            r
+            for r in STATE.runs.values()
+            if name in (None, r["display_name"]) and (who is None or r["namespace"] == namespace)
+        ]
         return self._send(200, {"runs": found, "total_size": len(found)})
 
     def _control(self, method: str, path: str) -> None:
@@ -148,6 +241,16 @@ class Handler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/_test/outage"):
             STATE.outage = int(self._body().get("status") or 0)
             return self._send(200, {})
+        if (method, path) == ("POST", "/_test/multi-user"):
+            STATE.tokens = self._body().get("tokens")
+            return self._send(200, {})
+        if (method, path) == ("POST", "/_test/auto"):
+            body = self._body()
+            STATE.running_after = float(body.get("running_after") or 0)
+            STATE.succeed_after = float(body.get("succeed_after") or 0)
+            return self._send(200, {})
+        if (method, path) == ("GET", "/_test/refusals"):
+            return self._send(200, STATE.refusals)
         if (method, path) == ("POST", "/_test/reset"):
             STATE.reset()
             return self._send(200, {})
@@ -205,6 +308,19 @@ class KfpServer:
 
     def reset(self) -> None:
         self._call("POST", "/_test/reset", {})
+
+    def multi_user(self, tokens: dict[str, dict[str, Any]] | None) -> None:
+        """{token: {"identity": ..., "namespaces": [...]}}; None: back to single-user."""
+        self._call("POST", "/_test/multi-user", {"tokens": tokens})
+
+    def auto(self, running_after: float = 0, succeed_after: float = 0) -> None:
+        self._call(
+            "POST", "/_test/auto", {"running_after": running_after, "succeed_after": succeed_after}
+        )
+
+    def refusals(self) -> list[tuple[int, str, str]]:
+        """(status, method, path) of every call refused in multi-user mode."""
+        return [tuple(r) for r in self._call("GET", "/_test/refusals")]
 
     def create_run(self, display_name: str) -> str:
         """A run as another controller process would have created it."""
