@@ -55,9 +55,21 @@ class ConflictingPatchError(kmock.KubernetesError):
     message: str = "the object changed since the resourceVersion the patch tests"
 
 
+# The RBAC verb of a request, as the API server's authorizer names it.
+def rbac_verb(method: str, name: str | None, params: Any) -> str:
+    if method == "GET":
+        if name:
+            return "get"
+        return "watch" if params.get("watch") in ("true", "1") else "list"
+    return {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[method]
+
+
 @attrs.define(kw_only=True)
 class ApiServerEmulator(kmock.KubernetesEmulator):
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+    # (API group, resource[/subresource], RBAC verb) of every resource request
+    # the operator (kopf's User-Agent) sent; discovery is not a resource request.
+    operator_calls: set[tuple[str, str, str]] = attrs.field(factory=set, init=False)
 
     def _stored(self, request: Any) -> Any:
         key = (request.resource, request.namespace, request.name)
@@ -67,6 +79,13 @@ class ApiServerEmulator(kmock.KubernetesEmulator):
 
     async def _handle(self, request: Any) -> Any:
         if request.resource is not None:
+            kopf = (request.headers.get("User-Agent") or "").startswith("kopf/")
+            if kopf and request.resource.plural:  # not discovery (/apis/GROUP/VERSION)
+                plural = request.resource.plural
+                if request.subresource:
+                    plural = f"{plural}/{request.subresource}"
+                verb = rbac_verb(str(request.method.value).upper(), request.name, request.params)
+                self.operator_calls.add((request.resource.group or "", plural, verb))
             await self._stamp(request)
         return await super()._handle(request)
 

@@ -56,6 +56,9 @@ async def test_a_run_that_succeeds(cluster, kfp, operator, store_uri):
         assert status["bestFitness"] == 0.62 and status["bestArm"] == "glov-alpha1"
         assert status["bestTemplate"] == "a photo of a {} (step 1 of glov-alpha1)"
         assert status["kubeflowState"] == "RUNNING"
+        ready = condition(status, "Ready")
+        assert (ready["status"], ready["reason"]) == ("True", "RunInProgress")
+        assert status["startTime"] and "completionTime" not in status
 
         run_dir = RunDir(open_store(store_uri).child(status["runId"]), status["runId"])
         run_dir.write_json(
@@ -66,6 +69,12 @@ async def test_a_run_that_succeeds(cluster, kfp, operator, store_uri):
         await cluster.wait("success", lambda: cluster.status("ok").get("phase") == "Succeeded")
         status = cluster.status("ok")
         assert condition(status, "Succeeded")["reason"] == "RunSucceeded"
+        assert condition(status, "Ready")["reason"] == "RunSucceeded"
+        assert status["completionTime"] >= status["startTime"]
+        # Finished: the poll timer stops, Kubeflow hears nothing more about it.
+        calls = kfp.calls()
+        await asyncio.sleep(5 * POLL)
+        assert kfp.calls() == calls
         assert status["bestFitness"] == 0.7 and status["bestTemplate"] == "an image of {}"
         assert status["reportUri"].endswith(f"{status['runId']}/report.md")
         await cluster.wait(
@@ -226,3 +235,34 @@ async def test_kubeflow_errors_and_spec_edits_become_conditions(cluster, kfp, op
         assert (refused["status"], refused["reason"]) == ("False", "SpecChangeRefused")
         assert status["observedGeneration"] == 2 and status["submittedGeneration"] == 1
         assert len(kfp.runs()) == 1 and status["totalSteps"] == 2
+
+
+async def test_operator_calls_are_what_its_role_grants(cluster, kfp, operator, store_uri):
+    """Every request kopf sends over a GlovRun's life (create, poll, resume, delete)
+    is granted by the operator's Role, and the Role grants nothing never used."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
+    from deploy_helpers import MANIFESTS, find, kustomize
+
+    async with operator():
+        await cluster.apply(glovrun("life", kfp.url, store_uri))
+        run_id = await cluster.wait(
+            "the run id", lambda: cluster.status("life").get("kubeflowRunId")
+        )
+        kfp.set_state(run_id, "FAILED", error="x")
+        await cluster.wait("failure", lambda: cluster.status("life").get("phase") == "Failed")
+        await cluster.patch("life", {"metadata": {"annotations": {"glov.dev/resume": "1"}}})
+        await cluster.wait("resume", lambda: cluster.status("life").get("attempt") == 1)
+        await cluster.delete("life")
+        await cluster.wait("the object to go", lambda: cluster.get("life") is None)
+    role = find(kustomize(MANIFESTS / "base" / "operator"), "Role", "glov-operator")
+    granted = {
+        (g, r, v)
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+    assert cluster.api.operator_calls == granted

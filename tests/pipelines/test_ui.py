@@ -258,7 +258,8 @@ def test_cli_submit_prints_the_ui_link_and_waits(monkeypatch, capsys):
     import pipelines.submit as submit_module
 
     client = _Client(["RUNNING", "SUCCEEDED"])
-    monkeypatch.setattr(submit_module, "make_client", lambda host, namespace=None: client)
+    monkeypatch.setattr(submit_module, "healthz", lambda host: {"multi_user": False})
+    monkeypatch.setattr(submit_module, "make_client", lambda host, namespace, auth: client)
     monkeypatch.setattr(submit_module.time, "sleep", lambda s: None)
     argv = ["submit", "--config", "smoke", "--host", "http://kfp:8080/", "--wait"]
     assert main(argv) == 0
@@ -268,7 +269,7 @@ def test_cli_submit_prints_the_ui_link_and_waits(monkeypatch, capsys):
     assert run_url("http://h", "x") == "http://h/#/runs/details/x"
     # A failed run is a non-zero exit with the link to its logs.
     failing = _Client(["FAILED"])
-    monkeypatch.setattr(submit_module, "make_client", lambda host, namespace=None: failing)
+    monkeypatch.setattr(submit_module, "make_client", lambda host, namespace, auth: failing)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "ended FAILED" in err and "#/runs/details/run-9" in err

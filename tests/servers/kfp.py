@@ -8,6 +8,7 @@ Served (as the KFP API server answers them, JSON over HTTP):
     GET  /apis/v2beta1/runs/{id}                   POST /apis/v2beta1/runs/{id}:terminate
 Test controls (not KFP):
     GET  /_test/runs                  every run as created, with its request body
+    GET  /_test/calls, /_test/refusals  how many API calls came; the refused ones
     POST /_test/runs/{id}             {"state": "SUCCEEDED"|..., "error": "..."}
     POST /_test/runs/{id}/delete      (the run disappears, as deleted in the UI)
     POST /_test/outage                {"status": 503} answers every KFP call so; 0 ends it
@@ -67,6 +68,7 @@ class State:
         self.succeed_after = 0.0
         self.created: dict[str, float] = {}  # run id -> monotonic creation time
         self.refusals: list[tuple[int, str, str]] = []  # (status, method, path)
+        self.calls = 0  # KFP API calls answered (healthz aside)
 
 
 STATE = State()
@@ -157,6 +159,7 @@ class Handler(BaseHTTPRequestHandler):
                 multi = STATE.tokens is not None
                 return self._send(200, {"multi_user": multi, "pipeline_store": "database"})
             self._advance()
+            STATE.calls += 1
             try:
                 return self._api(method, path)
             except Refused as exc:
@@ -251,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {})
         if (method, path) == ("GET", "/_test/refusals"):
             return self._send(200, STATE.refusals)
+        if (method, path) == ("GET", "/_test/calls"):
+            return self._send(200, {"calls": STATE.calls})
         if (method, path) == ("POST", "/_test/reset"):
             STATE.reset()
             return self._send(200, {})
@@ -317,6 +322,10 @@ class KfpServer:
         self._call(
             "POST", "/_test/auto", {"running_after": running_after, "succeed_after": succeed_after}
         )
+
+    def calls(self) -> int:
+        """KFP API calls answered so far (healthz aside)."""
+        return self._call("GET", "/_test/calls")["calls"]
 
     def refusals(self) -> list[tuple[int, str, str]]:
         """(status, method, path) of every call refused in multi-user mode."""
