@@ -68,6 +68,7 @@ class Submitted:
     run_id: str
     endpoint: str
     namespace: str | None
+    adopted: bool = False  # found in Kubeflow by name, not created by this process
 
 
 def kfp_run_name(run_id: str, attempt: int) -> str:
@@ -205,7 +206,9 @@ class Reconciler:
         known = self._submitted.get(uid)
         try:
             if known and known.name == name:
-                run_id, how = known.run_id, "adopted"
+                # This process created or adopted it; the status it was written to is not
+                # in `upd` yet (a timer's view can predate the create handler's write).
+                run_id, how = known.run_id, "recorded"
             else:
                 found = kubeflow.find_run(name)
                 if found is not None:
@@ -220,7 +223,8 @@ class Reconciler:
                         params=run.arguments(),
                         namespace=run.kubeflow_namespace,
                     )
-                    run_id, how = kubeflow.submit(request), "created"
+                    spec = self.packages.pipeline_spec(package)
+                    run_id, how = kubeflow.submit(request, spec), "created"
         except KubeflowError as exc:
             self.metrics.kubeflow_requests.labels("submit", exc.reason).inc()
             before = upd.condition_of("Submitted") or {}
@@ -232,9 +236,13 @@ class Reconciler:
         self._clear_backoff(upd)
         if not upd.get("startTime"):
             upd.set(startTime=now())
-        self._submitted[uid] = Submitted(name, run_id, run.endpoint, run.kubeflow_namespace)
-        self.metrics.kubeflow_requests.labels("submit", "ok").inc()
-        self.metrics.submissions.labels(how).inc()
+        adopted = how == "adopted" or (how == "recorded" and known is not None and known.adopted)
+        self._submitted[uid] = Submitted(
+            name, run_id, run.endpoint, run.kubeflow_namespace, adopted=adopted
+        )
+        if how != "recorded":
+            self.metrics.kubeflow_requests.labels("submit", "ok").inc()
+            self.metrics.submissions.labels(how).inc()
         upd.set(
             phase=RUNNING,
             kubeflowRunId=run_id,
@@ -244,9 +252,10 @@ class Reconciler:
             kubeflowNamespace=run.kubeflow_namespace or "",
             message=f"Kubeflow run {name} ({run_id})",
         )
-        reason = "RunCreated" if how == "created" else "RunAdopted"
+        reason = "RunAdopted" if adopted else "RunCreated"
         upd.condition("Submitted", True, reason, f"Kubeflow run {name} has id {run_id}")
-        events.append(Event("Normal", reason, f"Kubeflow run {name} ({run_id})"))
+        if how != "recorded":
+            events.append(Event("Normal", reason, f"Kubeflow run {name} ({run_id})"))
         return True
 
     # -- while a run is known ---------------------------------------------------

@@ -8,6 +8,7 @@ Served (as the KFP API server answers them, JSON over HTTP):
     GET  /apis/v2beta1/runs/{id}                   POST /apis/v2beta1/runs/{id}:terminate
 Test controls (not KFP):
     GET  /_test/runs                  every run as created, with its request body
+    GET  /_test/names                 [run id, display name] of every run (cheap)
     GET  /_test/calls, /_test/refusals  how many API calls came; the refused ones
     POST /_test/runs/{id}             {"state": "SUCCEEDED"|..., "error": "..."}
     POST /_test/runs/{id}/delete      (the run disappears, as deleted in the UI)
@@ -189,10 +190,19 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST":
             body = self._body()
             self._authorize(who, body.get("namespace"), "create experiments")
+            namespace = body.get("namespace") or ""
+            for other in STATE.experiments.values():
+                # Kubeflow keeps experiment names unique per namespace.
+                if (other["display_name"], other["namespace"]) == (
+                    body.get("display_name"),
+                    namespace,
+                ):
+                    message = f"experiment {other['display_name']} already exists"
+                    return self._send(409, {"error": message, "code": 6})
             exp = {
                 "experiment_id": str(uuid.uuid4()),
                 "display_name": body.get("display_name"),
-                "namespace": body.get("namespace") or "",
+                "namespace": namespace,
                 "created_at": CREATED_AT,
             }
             STATE.experiments[exp["experiment_id"]] = exp
@@ -254,6 +264,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {})
         if (method, path) == ("GET", "/_test/refusals"):
             return self._send(200, STATE.refusals)
+        if (method, path) == ("GET", "/_test/names"):
+            names = [[r["run_id"], r["display_name"]] for r in STATE.runs.values()]
+            return self._send(200, names)
         if (method, path) == ("GET", "/_test/calls"):
             return self._send(200, {"calls": STATE.calls})
         if (method, path) == ("POST", "/_test/reset"):
@@ -322,6 +335,10 @@ class KfpServer:
         self._call(
             "POST", "/_test/auto", {"running_after": running_after, "succeed_after": succeed_after}
         )
+
+    def names(self) -> list[tuple[str, str]]:
+        """(run id, display name) of every run: runs() without the request bodies."""
+        return [tuple(r) for r in self._call("GET", "/_test/names")]
 
     def calls(self) -> int:
         """KFP API calls answered so far (healthz aside)."""
