@@ -1,4 +1,4 @@
--- Argo CD health check for glov.dev/GlovRun (docs/deploy.md, "Argo CD").
+-- Argo CD health check for glov.dev/GlovRun (manifests/README.md, "Argo CD").
 -- Argo CD runs it in gopher-lua (Lua 5.1) with the object in the global `obj`.
 -- It reads the operator's conditions (controller/status.py), not only the phase:
 --   Healthy      the run succeeded
