@@ -15,7 +15,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 from crd_validation import crd_problems  # noqa: E402
-from deploy_helpers import K8S_VERSIONS, MANIFESTS, find, kustomize  # noqa: E402
+from deploy_helpers import K8S_VERSIONS, MANIFESTS, find, kustomize, role_grants  # noqa: E402
 
 from controller.main import parse_args  # noqa: E402
 from controller.spec import parse_spec  # noqa: E402
@@ -82,17 +82,10 @@ def test_printer_columns_point_at_status_fields(operator_objects):
 
 
 def test_operator_rbac_is_what_kopf_uses_and_nothing_more(operator_objects):
-    """The calls recorded in tests/controller/test_operator.py (test_operator_calls_*)
-    are exactly these; here: no wildcard, no write beyond patch, no Secrets."""
+    """test_operator.py (test_operator_calls_are_what_its_role_grants) records
+    that kopf's calls are exactly these: no wildcard, no write beyond patch, no Secrets."""
     role = find(operator_objects, "Role", "glov-operator")
-    granted = {
-        (g, r, v)
-        for rule in role["rules"]
-        for g in rule["apiGroups"]
-        for r in rule["resources"]
-        for v in rule["verbs"]
-    }
-    assert granted == {
+    assert role_grants(role) == {
         ("glov.dev", "glovruns", "list"),
         ("glov.dev", "glovruns", "watch"),
         ("glov.dev", "glovruns", "patch"),

@@ -58,6 +58,17 @@ def containers(pod: dict) -> list[dict]:
     return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
+def role_grants(role: dict) -> set[tuple[str, str, str]]:
+    """(API group, resource, verb) of every permission a Role grants."""
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
 def find(objs: list[dict], kind: str, name: str) -> dict:
     hits = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(hits) == 1, f"expected exactly one {kind}/{name}, found {len(hits)}"

@@ -207,16 +207,7 @@ class Handler(BaseHTTPRequestHandler):
             }
             STATE.experiments[exp["experiment_id"]] = exp
             return self._send(200, exp)
-        query = self._query()
-        namespace = query.get("namespace")
-        self._authorize(who, namespace, "list experiments")
-        name = _display_name_filter(query.get("filter"))
-        found = [
-            e
-            for e in STATE.experiments.values()
-            if name in (None, e["display_name"]) and (who is None or e["namespace"] == namespace)
-        ]
-        return self._send(200, {"experiments": found, "total_size": len(found)})
+        return self._list("experiments", STATE.experiments, who)
 
     def _runs(self, method: str, who: dict[str, Any] | None) -> None:
         if method == "POST":
@@ -236,16 +227,21 @@ class Handler(BaseHTTPRequestHandler):
                 "created_at": CREATED_AT,
             }
             return self._send(200, STATE.runs[run_id])
+        return self._list("runs", STATE.runs, who)
+
+    def _list(self, kind: str, items: dict[str, dict], who: dict[str, Any] | None) -> None:
+        """A list call: by display name, and in multi-user mode by namespace."""
         query = self._query()
         namespace = query.get("namespace")
-        self._authorize(who, namespace, "list runs")
+        self._authorize(who, namespace, f"list {kind}")
         name = _display_name_filter(query.get("filter"))
         found = [
-            r
-            for r in STATE.runs.values()
-            if name in (None, r["display_name"]) and (who is None or r["namespace"] == namespace)
+            item
+            for item in items.values()
+            if name in (None, item["display_name"])
+            and (who is None or item["namespace"] == namespace)
         ]
-        return self._send(200, {"runs": found, "total_size": len(found)})
+        return self._send(200, {kind: found, "total_size": len(found)})
 
     def _control(self, method: str, path: str) -> None:
         if (method, path) == ("GET", "/_test/runs"):
