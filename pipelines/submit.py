@@ -227,6 +227,8 @@ def kfp_errors(
     host: str, namespace: str | None = None, auth: KfpAuth | None = None
 ) -> Iterator[None]:
     """A Kubeflow Pipelines server that does not answer, or refuses, as a GlovError."""
+    from urllib import error as urllib_error
+
     from kfp_server_api.exceptions import ApiException
     from urllib3.exceptions import HTTPError, MaxRetryError
 
@@ -236,7 +238,13 @@ def kfp_errors(
     )
     try:
         yield
-    except MaxRetryError as exc:
+    except ApiException as exc:
+        raise _refused(host, exc.status, exc.reason, namespace, auth) from None
+    except urllib_error.HTTPError as exc:
+        # healthz() (urllib) asks before kfp.Client: an answer, but a refusal.
+        raise _refused(host, exc.code, exc.reason, namespace, auth) from None
+    except (MaxRetryError, urllib_error.URLError) as exc:
+        # urllib3 when kfp.Client asks, urllib when healthz() asks first.
         raise GlovError(
             f"Kubeflow Pipelines at {host} does not answer: {exc.reason}", fix
         ) from None
@@ -244,14 +252,19 @@ def kfp_errors(
         raise GlovError(
             f"Kubeflow Pipelines at {host} cannot be reached: {exc.__class__.__name__}: {exc}", fix
         ) from None
-    except ApiException as exc:
-        if exc.status in (401, 403):
-            _, problem, fix = refusal(
-                exc.status, namespace, auth or KfpAuth(), how_to_fix_token=SUBMIT_TOKEN_FIX
-            )
-            raise GlovError(problem, fix) from None
-        raise GlovError(
-            f"Kubeflow Pipelines at {host} refused the request: HTTP {exc.status} {exc.reason}",
-            "check that --host is the KFP API (not another service), and --namespace and your "
-            "credentials on a multi-user install",
-        ) from None
+
+
+def _refused(
+    host: str, status: int, reason: str, namespace: str | None, auth: KfpAuth | None
+) -> GlovError:
+    """An HTTP error answer of the KFP API: 401/403 name the token or RoleBinding fix."""
+    if status in (401, 403):
+        _, problem, fix = refusal(
+            status, namespace, auth or KfpAuth(), how_to_fix_token=SUBMIT_TOKEN_FIX
+        )
+        return GlovError(problem, fix)
+    return GlovError(
+        f"Kubeflow Pipelines at {host} refused the request: HTTP {status} {reason}",
+        "check that --host is the KFP API (not another service), and --namespace and your "
+        "credentials on a multi-user install",
+    )

@@ -6,7 +6,7 @@ import pytest
 
 from glov.config import load_config
 from glov.errors import GlovError, RunDirError
-from pipelines.submit import kfp_errors, make_client, submit_request
+from pipelines.submit import healthz, kfp_errors, make_client, submit_request
 
 
 @pytest.mark.parametrize("run_id", ["../x", "a/b", ".hidden", ""])
@@ -36,6 +36,28 @@ def test_host_that_does_not_answer():
     with pytest.raises(GlovError, match=r"127.0.0.1:1 does not answer") as err, kfp_errors(host):
         make_client(host)
     assert "--host" in err.value.fix
+
+
+def test_host_whose_healthz_does_not_answer():
+    """`glov submit` asks healthz (urllib) before kfp.Client (urllib3): the same error."""
+    host = "http://127.0.0.1:1"
+    with pytest.raises(GlovError, match=r"127.0.0.1:1 does not answer") as err, kfp_errors(host):
+        healthz(host)
+    assert "--host" in err.value.fix
+
+
+def test_healthz_refused_names_the_token_fix_or_the_status():
+    from urllib.error import HTTPError
+
+    def refused(code: int, reason: str) -> HTTPError:
+        return HTTPError("http://kfp/apis/v2beta1/healthz", code, reason, {}, None)  # type: ignore[arg-type]
+
+    with pytest.raises(GlovError, match=r"HTTP 401") as err, kfp_errors("http://kfp", "team-a"):
+        raise refused(401, "Unauthorized")
+    assert "--token-file" in err.value.fix
+    other = pytest.raises(GlovError, match=r"refused the request: HTTP 502 Bad Gateway")
+    with other, kfp_errors("http://kfp"):
+        raise refused(502, "Bad Gateway")
 
 
 def test_server_that_refuses():
