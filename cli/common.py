@@ -7,6 +7,7 @@ import sys
 
 from glov.config import GlovConfig, load_config, profile_names
 from glov.errors import GlovError
+from glov.runs.answer_quality import quality_line
 from glov.runs.percent import percent
 from glov.runs.rundir import RunDir, default_run_id
 
@@ -92,6 +93,8 @@ def print_summary(report: dict, run: RunDir) -> None:
             f"test best {pct(arm['test_best'])}  top-n {pct(arm['test_top_n'])}  "
             f"best: {arm['best_template']!r}"
         )
+        if arm["generated"]:
+            print(f"{'':>18} {quality_line(arm)}")
     for key, e in (report.get("safety") or {}).get("evaluated", {}).items():
         asr = ", ".join(f"{s} {pct(v.get('asr'))}" for s, v in e["subsets"].items() if "asr" in v)
         print(

@@ -16,6 +16,7 @@ from cli.path_origins import default_export_dir
 from glov.config import StoreConfig
 from glov.errors import GlovError, RunDirError
 from glov.os_errors import check_creatable
+from glov.runs.answer_quality import quality_line
 from glov.runs.catalog import RunSummary, run_ids, summarize
 from glov.runs.rundir import RunDir
 
@@ -99,6 +100,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"  {a.name:>18}: step {done}/{s.steps_target}  best fitness {pct(a.best_fitness)}"
             f"  guided steps {a.guided_steps}  best: {a.best_template!r}"
         )
+        print(f"  {'':>18}  {quality_line(a.answers)}")
     if len({a.steps_done for a in s.arms}) > 1:
         print("  note: the arms finished different numbers of steps")
     if s.report is not None:

@@ -21,6 +21,7 @@ from glov.file_syntax import parse_json, parse_yaml
 from glov.runs.inputs import with_local_images
 from glov.runs.rundir import RunDir
 from glov.search.arms import Arm
+from glov.search.state import step_answers
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -117,11 +118,16 @@ def step_metric_values(record: dict, reused: bool) -> dict[str, float]:
     The keys name no arm (the task's place in the DAG does), so the same step of
     two runs lines up in Compare runs.
     """
+    answers = step_answers(record)
     out = {
         "step": float(record["step"]),
         "best_fitness": _r(record["best"]["fitness"]),
         "scored": float(len(record["scored"])),
-        "rejected": float(sum(record.get("rejected", {}).values())),
+        # Answer quality: generated = clean + repaired + rejected (glov.llm.parser).
+        "generated": float(answers["sampled"]),
+        "clean": float(answers["clean"]),
+        "repaired": float(answers["repaired"]),
+        "rejected": float(answers["rejected"]),
         "guided": 1.0 if record.get("guidance", {}).get("applied") else 0.0,
         "reused": 1.0 if reused else 0.0,
     }
@@ -157,6 +163,10 @@ def final_metric_values(report: dict) -> dict[str, float]:
             out[f"{prefix}_fitness"] = _r(arm["best_fitness"])
             out[f"{prefix}_test_top1"] = _r(arm["test_best"])
             out[f"{prefix}_ensemble_test_top1"] = _r(arm["test_top_n"])
+            # The selected arm's answers over the run: a weak LLM shows in Compare runs.
+            for what in ("generated", "clean", "repaired"):
+                out[f"{prefix}_answers_{what}"] = float(arm.get(what, 0))
+            out[f"{prefix}_answers_rejected"] = float(sum(arm["rejected"].values()))
         if method == main and arm.get("alpha") is not None:
             out["selected_alpha"] = _r(arm["alpha"])
     return out

@@ -2,13 +2,16 @@
 
 The run directory's step records hold everything; this is the view a user
 wants while a run goes on: what the LLM proposed at each step, how each
-candidate scored, and how many answers were thrown away and why.
+candidate scored, how many answers were clean, repaired (and what the repair
+cut) or thrown away, and why.
 """
 
 from __future__ import annotations
 
 import html
 import re
+
+from glov.search.state import step_answers
 
 # Markdown punctuation that would turn a template into formatting or break the
 # table (templates are free text written by an LLM).
@@ -34,8 +37,10 @@ def _step_section(record: dict, reused: bool) -> list[str]:
         steered = "off"
     else:
         steered = "applied" + ("" if alpha is None else f", alpha {alpha:g}")
-    summary = f"{record.get('generated', 0)} generated, {len(record['scored'])} scored, "
-    summary += f"{sum(rejected.values())} rejected"
+    answers = step_answers(record)
+    summary = f"{answers['sampled']} generated, {len(record['scored'])} scored "
+    summary += f"({answers['clean']} clean, {answers['repaired']} repaired), "
+    summary += f"{answers['rejected']} rejected"
     if rejected:
         summary += " (" + ", ".join(f"{_cell(k)}: {v}" for k, v in sorted(rejected.items())) + ")"
     lines = [
@@ -47,12 +52,13 @@ def _step_section(record: dict, reused: bool) -> list[str]:
     ]
     if reused:
         lines.append("- reused from the run directory (recorded by an earlier attempt)")
-    lines += ["", "| rank | fitness (%) | template |", "|---:|---:|---|"]
+    lines += ["", "| rank | fitness (%) | template | repaired |", "|---:|---:|---|---|"]
     ranked = sorted(record["scored"], key=lambda c: -c["fitness"])
     for i, c in enumerate(ranked, 1):
-        lines.append(f"| {i} | {_pct(c['fitness'])} | {_cell(c['template'])} |")
+        repairs = ", ".join(c.get("repairs", [])) or "-"
+        lines.append(f"| {i} | {_pct(c['fitness'])} | {_cell(c['template'])} | {repairs} |")
     if not ranked:
-        lines.append("| - | - | no candidate could be scored |")
+        lines.append("| - | - | no candidate could be scored | - |")
     return lines + [""]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from glov.config import GlovConfig
 from glov.llm.metaprompt import (
+    ANSWER_BULLET,
     LLM_OPT_SHOWN,
     History,
     Message,
@@ -122,12 +123,16 @@ def free_llm_opt_messages(objective: str, history: History) -> list[Message]:
     bad = ranked[: len(ranked) - len(good)][:LLM_OPT_SHOWN]
     parts = [
         w.brief,
-        f"Here are some good {w.noun}s:\n" + "\n".join(f"- {show(t)}" for t, _ in good),
+        f"Here are some good {w.noun}s:\n"
+        + "\n".join(f"{ANSWER_BULLET}{show(t)}" for t, _ in good),
     ]
     if bad:
-        parts.append(f"Here are some bad {w.noun}s:\n" + "\n".join(f"- {show(t)}" for t, _ in bad))
+        parts.append(
+            f"Here are some bad {w.noun}s:\n"
+            + "\n".join(f"{ANSWER_BULLET}{show(t)}" for t, _ in bad)
+        )
     parts.append(
         f"Write one new {w.noun} that is better than the good ones, in less than 15 words. "
-        f'Answer with the {w.noun} alone on one line starting with "- ".'
+        f'Answer with the {w.noun} alone on one line starting with "{ANSWER_BULLET}".'
     )
     return [{"role": "user", "content": "\n\n".join(parts)}]

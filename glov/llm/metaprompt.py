@@ -22,6 +22,9 @@ History = Sequence[tuple[str, float]]
 PLACEHOLDER = "<category>"
 # LLM-OPT shows this many good (top) and bad (bottom) templates of its pool.
 LLM_OPT_SHOWN = 3
+# LLM-OPT asks for its answer on a line starting with this (and lists its pool so):
+# the parsers take it as the format asked for, not as a list marker to repair.
+ANSWER_BULLET = "- "
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant that finds prompt templates for zero-shot image "
@@ -29,6 +32,10 @@ SYSTEM_PROMPT = (
     "of a category; CLIP compares an image with the template filled with every class name "
     "and predicts the most similar one."
 )
+
+
+# The meta-prompt's last line: the template only, nothing else ({placeholder} is filled).
+CLOSING = "Write only the new template, on one line, with {placeholder} in it, and nothing else."
 
 
 def show(template: str, placeholder: str = PLACEHOLDER) -> str:
@@ -78,8 +85,13 @@ def glov_messages(
     description: str,
     k_max: int,
     placeholder: str = PLACEHOLDER,
+    closing: str = CLOSING,
 ) -> list[Message]:
-    """GLOV's meta-prompt: the best and worst k templates with their accuracies."""
+    """GLOV's meta-prompt: the best and worst k templates with their accuracies.
+
+    `closing`: the last line, which asks for the template only (bench/bench_llm.py
+    measures other wordings of it).
+    """
     best, worst = select_best_worst(history, k_max)
     parts = [
         "Below are the best and the worst prompt templates from the runs so far, each with "
@@ -93,9 +105,7 @@ def glov_messages(
     ]
     if worst:
         parts.append(_block("Worst templates", worst, placeholder))
-    parts.append(
-        f"Write only the new template, on one line, with {placeholder} in it, and nothing else."
-    )
+    parts.append(closing.format(placeholder=placeholder))
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": "\n\n".join(parts)},
@@ -122,17 +132,18 @@ def llm_opt_messages(history: History, placeholder: str = PLACEHOLDER) -> list[M
         "I am looking for prompt templates for zero-shot image classification with CLIP. "
         f"A prompt template is a sentence with the placeholder {placeholder}, which is "
         "replaced by the name of each class.",
-        "Here are some good templates:\n" + "\n".join(f"- {show(t, placeholder)}" for t, _ in good),
+        "Here are some good templates:\n"
+        + "\n".join(f"{ANSWER_BULLET}{show(t, placeholder)}" for t, _ in good),
     ]
     if bad:
         parts.append(
             "Here are some bad templates:\n"
-            + "\n".join(f"- {show(t, placeholder)}" for t, _ in bad)
+            + "\n".join(f"{ANSWER_BULLET}{show(t, placeholder)}" for t, _ in bad)
         )
     parts.append(
         "Write one new template that is better than the good ones, in less than 15 words, "
         f"with {placeholder} in it. Answer with the template alone on one line starting "
-        'with "- ".'
+        f'with "{ANSWER_BULLET}".'
     )
     return [{"role": "user", "content": "\n\n".join(parts)}]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -29,15 +29,17 @@ class GenerationResult:
     new_tokens: int
     seconds: float
     prompt_tokens: int
+    # Per answer: it hit max_new_tokens before an eos, so its text may be cut off.
+    truncated: list[bool] = field(default_factory=list)
 
 
-def _answer_lengths(generated: torch.Tensor, eos_ids: list[int]) -> list[int]:
-    """Per row, the number of tokens up to and including the first eos."""
-    lengths = []
+def _answer_lengths(generated: torch.Tensor, eos_ids: list[int]) -> list[int | None]:
+    """Per row, the number of tokens up to and including the first eos; None: no eos."""
+    lengths: list[int | None] = []
     is_eos = torch.isin(generated, torch.tensor(eos_ids, device=generated.device))
     for row in is_eos:
         hits = row.nonzero()
-        lengths.append(int(hits[0]) + 1 if len(hits) else int(row.numel()))
+        lengths.append(int(hits[0]) + 1 if len(hits) else None)
     return lengths
 
 
@@ -157,13 +159,20 @@ def sample(
             sequences = out.sequences
     seconds = time.perf_counter() - start
     generated = sequences[:, prompt_len:]
-    lengths = _answer_lengths(generated, eos_ids)
+    # A row without eos ran into max_new_tokens (generation stops at the first
+    # of: every row has its eos, or the limit).
+    ends = _answer_lengths(generated, eos_ids)
+    lengths = [int(generated.shape[1]) if end is None else end for end in ends]
     texts = [
         tok.decode(row[:length], skip_special_tokens=True).strip()
         for row, length in zip(generated, lengths, strict=True)
     ]
     return GenerationResult(
-        texts=texts, new_tokens=sum(lengths), seconds=seconds, prompt_tokens=prompt_len
+        texts=texts,
+        new_tokens=sum(lengths),
+        seconds=seconds,
+        prompt_tokens=prompt_len,
+        truncated=[end is None for end in ends],
     )
 
 

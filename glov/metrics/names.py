@@ -57,10 +57,15 @@ SPECS: dict[str, Spec] = {
             ("reason",),
         ),
         Spec(
+            "glov_candidates_clean_total",
+            "counter",
+            "LLM answers that were a template as the meta-prompt asked, scored as written.",
+        ),
+        Spec(
             "glov_candidates_repaired_total",
             "counter",
-            "LLM answers with no placeholder whose one class name became the slot "
-            "(search.repair_classnames); scored, counted apart from clean parses.",
+            "LLM answers scored after a repair: a list marker, label, wrapper or extra text "
+            "cut, or a lone class name mapped to the slot (search.repair_classnames).",
         ),
         Spec("glov_candidates_evaluated_total", "counter", "Templates scored by the VLM."),
         Spec("glov_llm_generated_tokens_total", "counter", "New tokens the LLM generated."),

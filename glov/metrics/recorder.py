@@ -146,6 +146,7 @@ class RunMetrics:
         generated: int,
         rejected: Mapping[str, int],
         evaluated: int,
+        clean: int = 0,
         repaired: int = 0,
         llm_tokens: int,
         llm_seconds: float,
@@ -170,6 +171,7 @@ class RunMetrics:
             "step": step,
             "generated": generated,
             "evaluated": evaluated,
+            "clean": clean,
             "repaired": repaired,
         }
         counts |= {"llm_tokens": llm_tokens, "llm_seconds": llm_seconds}
@@ -185,6 +187,7 @@ class RunMetrics:
             _key("glov_step_fitness_ratio"): step_fitness,
             _key("glov_candidates_generated_total"): generated,
             _key("glov_candidates_evaluated_total"): evaluated,
+            _key("glov_candidates_clean_total"): clean,
             _key("glov_candidates_repaired_total"): repaired,
             _key("glov_llm_generated_tokens_total"): llm_tokens,
             _key("glov_llm_generation_seconds_total"): llm_seconds,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from glov.runs.integrity import check_run, read_record
 from glov.runs.rundir import CONFIG_KEY, RunDir
 from glov.runs.step_log import RecordProblem
+from glov.search.state import answer_totals
 from glov.store import open_store
 
 
@@ -22,6 +23,8 @@ class ArmProgress:
     best_fitness: float | None
     best_template: str | None
     guided_steps: int
+    # Answer quality so far (glov.search.state.answer_totals): sampled, clean, repaired, rejected.
+    answers: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ def summarize(run: RunDir) -> RunSummary:
                 best_fitness=best["fitness"] if best else None,
                 best_template=best.get("template") if best else None,
                 guided_steps=sum(1 for r in records if (r.get("guidance") or {}).get("applied")),
+                answers=answer_totals(records),
             )
         )
     meta = read_record(run, "run.json", []) or {}

@@ -24,7 +24,7 @@ from glov.errors import DataError
 from glov.runs.rundir import RunDir
 from glov.search.arms import arms_for
 from glov.search.shards import ensemble_count, to_count
-from glov.search.state import ArmState, rejection_totals, replay
+from glov.search.state import ArmState, answer_totals, replay, step_answers
 from glov.vlm.baselines import DS_TEMP_NOT_APPLICABLE, ds_temp_applies, resolve_ds_templates
 from glov.vlm.scorer import Scorer
 
@@ -131,10 +131,9 @@ def final_evaluation(
             "curve": [r["best"]["fitness"] for r in records],
             "step_best": [r["step_best"] for r in records],
             "candidates_scored": sum(len(r["scored"]) for r in records[1:]),
-            "generated": sum(r["generated"] for r in records),
-            "rejected": rejection_totals(records),
-            # Scored templates that were class-name repairs, not clean parses.
-            "repaired": sum(r.get("repaired", 0) for r in records),
+            # Answer quality (glov.llm.parser): generated = clean + repaired + rejected.
+            **answer_totals(records),
+            "answers_per_step": [step_answers(r) for r in records[1:]],
             "guided_steps": sum(1 for r in records if r["guidance"].get("applied")),
             "llm_new_tokens": sum(r["llm"]["new_tokens"] for r in records),
             "llm_seconds": sum(r["llm"]["seconds"] for r in records),

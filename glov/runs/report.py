@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from glov.config import GlovConfig
 from glov.data import DataBundle
+from glov.runs.answer_quality import markdown_table, quality_line
 from glov.runs.evaluation import final_evaluation
 from glov.runs.inputs import cache_dir
 from glov.runs.percent import percent
@@ -91,12 +92,6 @@ def _weights(vlm: dict) -> str:
     return vlm.get("weights") or vlm["pretrained"] or "random init"
 
 
-def _repaired(arm: dict) -> str:
-    """The note "(N repaired from a class name)" when the class-name repair produced any."""
-    n = arm.get("repaired", 0)
-    return f" ({n} repaired from a class name)" if n else ""
-
-
 def _classes_line(dataset: dict, shown: int = 8) -> list[str]:
     """The class names the VLM was prompted with (the first few); reports written before
     they were recorded, and safety runs, have none."""
@@ -160,6 +155,15 @@ def render_markdown(report: dict) -> str:
             f"| {arm['method']} | {name}{mark} | {percent(arm['best_fitness'])} | "
             f"{percent(arm['test_best'])} | {percent(arm['test_top_n'])} |"
         )
+    lines += [
+        "",
+        "## LLM answers",
+        "",
+        "Every answer is clean (a template as asked), repaired (a prefix, wrapper or extra "
+        "text cut, or a class name mapped to the slot) or rejected (never scored).",
+        "",
+        *markdown_table(report["arms"]),
+    ]
     lines += ["", *safety_markdown(report), "## Best templates", ""]
     for name, arm in report["arms"].items():
         lines.append(f"### {name}")
@@ -167,11 +171,10 @@ def render_markdown(report: dict) -> str:
             f"{i + 1}. `{t['template']}` (fitness {percent(t['fitness'])})"
             for i, t in enumerate(arm["top_templates"])
         ]
-        rej = ", ".join(f"{k}: {v}" for k, v in sorted(arm["rejected"].items())) or "none"
         lines += [
             "",
-            f"Generated {arm['generated']} answers, scored {arm['candidates_scored']} templates"
-            f"{_repaired(arm)}, rejected: {rej}. Guided steps: {arm['guided_steps']}.",
+            f"Scored {arm['candidates_scored']} templates from {quality_line(arm)}. "
+            f"Guided steps: {arm['guided_steps']}.",
             "",
         ]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from glov.config import GlovConfig
 from glov.metrics import RunMetrics, slug
 from glov.runs.rundir import RunDir
 from glov.search.arms import Arm, arms_for
+from glov.search.state import step_answers
 
 
 def arm_metrics(cfg: GlovConfig, run: RunDir, arm: Arm, dataset: str, pipeline: str) -> RunMetrics:
@@ -59,6 +60,7 @@ def record_step(metrics: RunMetrics, record: dict, cache_hits: int, cache_misses
         generated=record["generated"],
         rejected=record["rejected"],
         evaluated=len(record["scored"]),
+        clean=step_answers(record)["clean"],
         repaired=record.get("repaired", 0),
         llm_tokens=record["llm"]["new_tokens"],
         llm_seconds=record["llm"]["seconds"],

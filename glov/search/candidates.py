@@ -2,16 +2,23 @@
 
 Every arm's generate stage calls sample_parsed (glov.search.step). GLOV's arms
 sample once; the LLM-OPT baseline (glov.search.llm_opt) asks again, up to
-search.llm_opt_asks times, for answers that hold no usable class slot.
+search.llm_opt_asks times, for answers that hold no usable template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from glov.config import LLMConfig
-from glov.llm.parser import EMPTY, FORMAT_FIELD, NO_PLACEHOLDER
+from glov.llm.parser import (
+    EMPTY,
+    FORMAT_FIELD,
+    NO_PLACEHOLDER,
+    SCORE_ECHO,
+    TRUNCATED,
+    UNBALANCED,
+)
 
 if TYPE_CHECKING:
     from glov.llm.loader import LoadedLLM
@@ -20,9 +27,14 @@ if TYPE_CHECKING:
     from glov.llm.sampling import GenerationResult
     from glov.llm.steering import Steer
 
-# Answers that hold no usable class slot: LLM-OPT asks again for these. A
-# duplicate or a too-long template did hold one and is not re-asked.
-RETRY_REASONS = (EMPTY, NO_PLACEHOLDER, FORMAT_FIELD)
+# (answers, templates already known, which answers hit the token limit) -> parsed.
+ParseBatch = Callable[[list[str], set[str], list[bool]], "ParseResult"]
+
+# Answers that hold no usable template: LLM-OPT asks again for these (its code
+# re-asks an answer without the slot; an answer that recites scores or was cut
+# off is no more usable). A duplicate or a too-long template was a template,
+# and is not re-asked.
+RETRY_REASONS = (EMPTY, NO_PLACEHOLDER, FORMAT_FIELD, SCORE_ECHO, UNBALANCED, TRUNCATED)
 _MAX_ASKS = 128  # above the config's bound: keeps the seeds of the asks distinct
 
 
@@ -38,21 +50,17 @@ def sample_parsed(
     cfg: LLMConfig,
     seed: int,
     known: Iterable[str],
-    max_chars: int,
-    classnames: Sequence[str] = (),
+    parse: ParseBatch,
     asks: int = 1,
     steer: Steer | None = None,
-    free_form: bool = False,
 ) -> tuple[GenerationResult, ParseResult]:
-    """n answers sampled and parsed; answers without a slot are asked again, `asks` times at most.
+    """n answers sampled and parsed; unusable answers are asked again, `asks` times at most.
 
     `asks=1` is one plain batched call (GLOV's arms). Every answer drawn is
     kept and every rejection counted, so the step record shows the re-asks.
-    `free_form`: answers are prompts for a generative VLM, which need no slot
-    (glov.llm.free_form); only empty or brace-carrying ones are then re-asked.
+    `parse(texts, known, truncated)` is the arm's parser (glov.search.step).
     """
-    from glov.llm.free_form import parse_free_answers
-    from glov.llm.parser import ParseResult, parse_answers
+    from glov.llm.parser import ParseResult
     from glov.llm.sampling import GenerationResult, sample
 
     known = set(known)
@@ -62,18 +70,12 @@ def sample_parsed(
     for ask in range(min(asks, _MAX_ASKS)):
         result = sample(llm, messages, missing, cfg, ask_seed(seed, ask), steer)
         total.texts += result.texts
+        total.truncated += result.truncated
         total.new_tokens += result.new_tokens
         total.prompt_tokens += result.prompt_tokens
         total.seconds += result.seconds
-        seen = known | set(parsed.templates)
-        if free_form:
-            part = parse_free_answers(result.texts, seen, max_chars)
-        else:
-            part = parse_answers(result.texts, seen, max_chars, classnames)
-        parsed.templates += part.templates
-        parsed.rejections.update(part.rejections)
-        parsed.rejected += part.rejected
-        parsed.repaired += part.repaired
+        part = parse(result.texts, known | set(parsed.templates), result.truncated)
+        parsed.extend(part)
         missing = sum(part.rejections[r] for r in RETRY_REASONS)
         if missing == 0:
             break

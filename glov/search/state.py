@@ -45,9 +45,37 @@ def absorb(state: ArmState, record: dict, negative: str) -> None:
     state.next_step = step + 1
 
 
-def rejection_totals(records: list[dict]) -> dict[str, int]:
-    """Rejected LLM answers per reason, summed over step records."""
-    total: Counter[str] = Counter()
+def step_answers(record: dict) -> dict:
+    """One step's answer quality: answers sampled, clean, repaired, rejected (their sum).
+
+    Records written before the clean count was kept get it as scored minus repaired.
+    """
+    repaired = record.get("repaired", 0)
+    clean = record.get("clean")
+    if clean is None:
+        clean = len(record["scored"]) - repaired if record.get("generated") else 0
+    return {
+        "step": record["step"],
+        "sampled": record.get("generated", 0),
+        "clean": clean,
+        "repaired": repaired,
+        "rejected": sum(record.get("rejected", {}).values()),
+    }
+
+
+def answer_totals(records: list[dict]) -> dict:
+    """An arm's answer quality over its step records: answers sampled, clean, repaired
+    (and by what the repairs cut), rejected by reason."""
+    steps = [step_answers(r) for r in records]
+    rejected: Counter[str] = Counter()
+    repairs: Counter[str] = Counter()
     for r in records:
-        total.update(r.get("rejected", {}))
-    return dict(total)
+        rejected.update(r.get("rejected", {}))
+        repairs.update(r.get("repairs", {}))
+    return {
+        "generated": sum(s["sampled"] for s in steps),
+        "clean": sum(s["clean"] for s in steps),
+        "repaired": sum(s["repaired"] for s in steps),
+        "repairs": dict(repairs),
+        "rejected": dict(rejected),
+    }

@@ -9,6 +9,7 @@ guidance, build the step record). The in-process loop runs them back to back
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from glov.llm.loader import LoadedLLM
     from glov.llm.metaprompt import Message
     from glov.llm.steering import Steer
+    from glov.search.candidates import ParseBatch
     from glov.search.steering import SteeringVectors
     from glov.vlm.scorer import Scorer
 
@@ -42,22 +44,27 @@ class Generation:
     prompt_tokens: int = 0
     seconds: float = 0.0
     guidance: dict = field(default_factory=dict)
-    # Templates (among `templates`) repaired from a class name, not parsed clean.
-    repaired: int = 0
+    # The repaired templates among `templates`, each with what its repair cut or
+    # mapped (glov.llm.parser); the others were clean answers.
+    repairs: dict[str, list[str]] = field(default_factory=dict)
+    # Per answer: it ran into llm.max_new_tokens (kept so answers can be re-parsed).
+    truncated: list[bool] = field(default_factory=list)
 
     @classmethod
     def from_record(cls, record: dict) -> Generation:
         """The generation a finished step record holds (a step reused, not re-sampled)."""
         llm = record.get("llm", {})
+        scored = record["scored"]
         return cls(
-            templates=[c["template"] for c in record["scored"]],
+            templates=[c["template"] for c in scored],
             rejections=dict(record.get("rejected", {})),
             answers=list(record.get("answers", [])),
             new_tokens=llm.get("new_tokens", 0),
             prompt_tokens=llm.get("prompt_tokens", 0),
             seconds=llm.get("seconds", 0.0),
             guidance=dict(record.get("guidance", {})),
-            repaired=record.get("repaired", 0),
+            repairs={c["template"]: c["repairs"] for c in scored if c.get("repairs")},
+            truncated=list(record.get("truncated", [])),
         )
 
 
@@ -104,7 +111,7 @@ def generate(
     """Meta-prompt, K samples in one batched call (steered for `glov`), parsed.
 
     `steering` may be None for arms that never steer (glov-noguide, llm-opt).
-    `classnames` feed the parser's class-name repair when search.repair_classnames.
+    `classnames` feed the parser's class-name repair (answer_parser).
     """
     from glov.search.candidates import sample_parsed
 
@@ -114,9 +121,7 @@ def generate(
         if steering is None:
             raise ValueError("a glov arm with active guidance needs its steering vectors")
         steer, info = _steer(cfg, steering, state)
-    # No class-name repair for free-form prompts: they need no slot.
-    repair = classnames if cfg.search.repair_classnames and not cfg.free_form_prompts else ()
-    # LLM-OPT re-asks for answers without a slot; GLOV's arms sample once.
+    # LLM-OPT re-asks for unusable answers; GLOV's arms sample once.
     asks = cfg.search.llm_opt_asks if state.arm.method == "llm-opt" else 1
     result, parsed = sample_parsed(
         llm,
@@ -125,11 +130,9 @@ def generate(
         cfg.llm,
         step_seed(cfg.search.seed, step),
         state.history.known(),
-        cfg.search.max_template_chars,
-        repair,
+        answer_parser(cfg, state.arm.method, classnames),
         asks,
         steer,
-        free_form=cfg.free_form_prompts,
     )
     return Generation(
         templates=list(parsed.templates),
@@ -139,8 +142,27 @@ def generate(
         prompt_tokens=result.prompt_tokens,
         seconds=result.seconds,
         guidance=info,
-        repaired=parsed.repaired,
+        repairs=parsed.repairs,
+        truncated=result.truncated,
     )
+
+
+def answer_parser(cfg: GlovConfig, method: str, classnames: Sequence[str]) -> ParseBatch:
+    """The arm's parser: free prompts or slot templates; LLM-OPT's "- " is its format.
+
+    `classnames` feed the class-name repair when search.repair_classnames (never
+    for free-form prompts: they need no slot).
+    """
+    from glov.llm.free_form import parse_free_answers
+    from glov.llm.metaprompt import ANSWER_BULLET
+    from glov.llm.parser import parse_answers
+
+    bullet = ANSWER_BULLET if method == "llm-opt" else ""
+    max_chars = cfg.search.max_template_chars
+    if cfg.free_form_prompts:
+        return lambda texts, known, cut: parse_free_answers(texts, known, max_chars, cut, bullet)
+    names = classnames if cfg.search.repair_classnames else ()
+    return lambda texts, known, cut: parse_answers(texts, known, max_chars, names, cut, bullet)
 
 
 def _steer(cfg: GlovConfig, steering: SteeringVectors, state: ArmState) -> tuple[Steer, dict]:
@@ -182,6 +204,14 @@ def evaluate(
     return accuracies_from_counts(template_counts(scorer, templates, split, classnames), len(split))
 
 
+def _candidate(template: str, fitness: float, repairs: dict[str, list[str]]) -> dict:
+    """A scored candidate of the step record; a repaired one says what its repair cut."""
+    out: dict = {"template": template, "fitness": fitness}
+    if template in repairs:
+        out["repairs"] = repairs[template]
+    return out
+
+
 def rank(
     cfg: GlovConfig,
     state: ArmState,
@@ -201,11 +231,12 @@ def rank(
             "longest class name",
             "shorten search.seed_template or the class names (data.classnames)",
         )
-    scored = [{"template": t, "fitness": f} for t, f in pairs if f is not None]
+    scored = [_candidate(t, f, generation.repairs) for t, f in pairs if f is not None]
     rejections = dict(generation.rejections)
     if len(scored) < len(pairs):
         rejections[TOO_LONG] = rejections.get(TOO_LONG, 0) + len(pairs) - len(scored)
     fitnesses = [c["fitness"] for c in scored]
+    repaired = sum(1 for c in scored if "repairs" in c)
     record = {
         "step": step,
         "arm": state.arm.name,
@@ -213,10 +244,15 @@ def rank(
         "alpha": state.arm.alpha,
         "seed": step_seed(cfg.search.seed, step),
         "scored": scored,
+        # Answer quality: every answer sampled is clean, repaired or rejected (by
+        # reason); step 0 samples none (it scores the seed, or LLM-OPT's pool).
         "generated": len(generation.answers),
+        "clean": len(scored) - repaired if generation.answers else 0,
+        "repaired": repaired,
+        "repairs": dict(Counter(k for c in scored for k in c.get("repairs", []))),
         "rejected": rejections,
-        "repaired": generation.repaired,
         "answers": generation.answers,
+        "truncated": generation.truncated,
         "llm": {
             "new_tokens": generation.new_tokens,
             "prompt_tokens": generation.prompt_tokens,

@@ -24,6 +24,11 @@ def _report(ds_test, top_n, safety=None) -> dict:
                 "test_best": 0.625,
                 "test_top_n": top_n,
                 "best_template": "Name the animal.",
+                "generated": 12,
+                "clean": 3,
+                "repaired": 2,
+                "repairs": {"prefix": 2},
+                "rejected": {"score-echo": 6, "duplicate": 1},
             }
         },
     }
@@ -38,6 +43,10 @@ def test_summary_of_a_generative_run_without_ds_temp(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "S-TEMP fitness: 25.0%  test: 50.0%  DS-TEMP test: -" in out
     assert "fitness 75.0%  test best 62.5%  top-n 50.0%" in out
+    # Each arm's answer quality, under its line.
+    assert (
+        "12 answers: 3 clean (25.0%), 2 repaired (prefix 2), 7 rejected (score-echo 6, duplicate 1)"
+    ) in out
     assert f"Report: {tmp_path / 'r' / 'report.md'}" in out
 
 

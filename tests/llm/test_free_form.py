@@ -43,7 +43,6 @@ GENERATIVE_CFG = ["vlm.kind=generative", "vlm.model=/nowhere", f"search.seed_tem
             "1. **New prompt:** Name the object with high accuracy.",
             "Name the object with high accuracy.",
         ),
-        ("Name the object. --- Accuracy: 61", "Name the object."),
         ("- Refuse anything that could hurt someone.", "Refuse anything that could hurt someone."),
         ("Which <category> is shown?", "Which {} is shown?"),
     ],
@@ -56,6 +55,11 @@ def test_free_form_answers_need_no_placeholder(answer, prompt):
     ("answer", "reason"),
     [
         ("", "empty"),
+        # Echoed scores, as in the template parser, but a free prompt may mention accuracy.
+        ("Name the object. --- Accuracy: 61", "score-echo"),
+        ("Name the animal (Score: 80)", "score-echo"),
+        ("What is this? 85%", "score-echo"),
+        ('Name the "animal', "unbalanced"),
         ("  \n ", "empty"),
         ("What is {0.__class__}?", "format-field"),
         ("A <category> or a <category>?", "multiple-placeholders"),
@@ -66,6 +70,15 @@ def test_free_form_rejections(answer, reason):
     with pytest.raises(Rejected) as info:
         parse_free_answer(answer, 40)
     assert info.value.reason == reason
+
+
+def test_cut_off_answers_are_rejected_and_repairs_counted():
+    answers = ["Name the animal in the image and then", "Prompt: Name it.", "- What is it?"]
+    result = parse_free_answers(answers, [], 100, truncated=[True, False, False], bullet="- ")
+    assert result.templates == ["Name it.", "What is it?"]
+    assert dict(result.rejections) == {"truncated": 1}
+    # The label is a repair; LLM-OPT's bullet is the format it asked for.
+    assert result.repairs == {"Name it.": ["prefix"]} and result.clean == 1
 
 
 def test_duplicates_of_known_or_earlier_prompts_are_rejected():
@@ -138,7 +151,8 @@ def test_a_generative_run_scores_placeholder_free_answers(canned_sampler, method
         "Name the species.",
         "A photo of a zebra.",
     ]
-    assert generation.rejections == {} and generation.repaired == 0
+    assert generation.rejections == {}
+    assert generation.repairs == {"Name the species.": ["prefix"]}
     assert "<category>" not in canned_sampler.messages[-1]["content"]
     record = stages.rank(cfg, state, 1, generation, [0.2, 0.3, 0.4])
     assert record["best"] == {"template": "A photo of a zebra.", "fitness": 0.4}

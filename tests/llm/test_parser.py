@@ -3,15 +3,23 @@ from collections import Counter
 import pytest
 
 from glov.llm import parser
-from glov.llm.parser import Rejected, parse_answer, parse_answers
+from glov.llm.parser import (
+    CLASS_NAME,
+    EXTRA_TEXT,
+    PREFIX,
+    WRAPPER,
+    Rejected,
+    parse_answer,
+    parse_answers,
+)
 from glov.templates import fill_all, validate_template
 
 MAX = 200
 
 
-def reason_of(text: str, max_chars: int = MAX) -> str:
+def reason_of(text: str, max_chars: int = MAX, truncated: bool = False) -> str:
     with pytest.raises(Rejected) as info:
-        parse_answer(text, max_chars)
+        parse_answer(text, max_chars, truncated=truncated)
     return info.value.reason
 
 
@@ -50,73 +58,141 @@ def test_every_placeholder_spelling_maps_to_the_slot(spelling):
     assert parse_answer(f"a photo of a {spelling}.", MAX) == "a photo of a {}."
 
 
+def parsed(text: str, truncated: bool = False, bullet: str = "") -> tuple[str, list[str]]:
+    """(template, repair kinds) of one answer, through the batch parser."""
+    result = parse_answers([text], [], MAX, truncated=[truncated], bullet=bullet)
+    assert len(result.templates) == 1, result.rejected
+    template = result.templates[0]
+    return template, result.repairs.get(template, [])
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
-        # Numbering and bullets the model copies from the meta-prompt's lists.
-        ("1: a photo of a <category>.", "a photo of a {}."),
-        ("1. a photo of a <category>.", "a photo of a {}."),
-        ("2) a photo of a <category>.", "a photo of a {}."),
-        ("(2) a photo of a <category>.", "a photo of a {}."),
-        ("- a photo of a <category>.", "a photo of a {}."),
-        ("* a photo of a <category>.", "a photo of a {}."),
-        # Labels, markdown, quotes and backticks.
-        ("Template: a sketch of a <category>.", "a sketch of a {}."),
-        ("New template: 'a drawing of a <category>.'", "a drawing of a {}."),
-        ("**Improved template 2:** `a pixelated <class>`", "a pixelated {}"),
-        ('"A close-up photo of a <category>, an animal."', "A close-up photo of a {}, an animal."),
-        ("Best template 1: art of the <category>. 4", "art of the {}."),
-        ("Worst: Art of the <category>.", "Art of the {}."),
-        # An echoed score.
-        ("3: itap of a <category> --- Accuracy: 61", "itap of a {}"),
-        ("a photo of the <category>. (Accuracy: 57.5%)", "a photo of the {}."),
-        # ... or one cut off by the token limit (seen from SmolLM2-135M).
-        (
-            "Worst template: 2: A blurry photo of the <category>. Accuracy:",
-            "A blurry photo of the {}.",
-        ),
-        ("a photo of a <category> with a dog. -- Accuracy", "a photo of a {} with a dog."),
+        ("a photo of a <category>.", "a photo of a {}."),
         # Whitespace is collapsed.
         ("  a   blurry\tphoto of a  <category>  ", "a blurry photo of a {}"),
-        # Colons and numbers that belong to the template survive.
-        ("Texture: a close-up of <category> fabric.", "Texture: a close-up of {} fabric."),
+        # Numbers and apostrophes that belong to the template survive.
         ("1.5 inch icon of a <category>", "1.5 inch icon of a {}"),
         ("a <category>'s silhouette", "a {}'s silhouette"),
+        # Balanced brackets and quotes are fine.
+        (
+            'a "vintage" photo of a <category> (in colour).',
+            'a "vintage" photo of a {} (in colour).',
+        ),
+        # A real LLM-OPT answer from the issue's smoke run.
+        ("a photo of the cool <category>.", "a photo of the cool {}."),
     ],
 )
-def test_decoration_is_stripped(text, expected):
-    assert parse_answer(text, MAX) == expected
+def test_clean_answers(text, expected):
+    assert parsed(text) == (expected, [])
+
+
+def test_the_bullet_the_meta_prompt_asked_for_is_no_repair():
+    # LLM-OPT asks for a line starting with "- "; GLOV's prompt does not.
+    answer = "- a photo of the cool <category>."
+    assert parsed(answer, bullet="- ") == ("a photo of the cool {}.", [])
+    assert parsed(answer) == ("a photo of the cool {}.", [PREFIX])
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    "text, expected, kinds",
     [
+        # List markers and labels the model copies from the meta-prompt's lists.
+        ("1: a photo of a <category>.", "a photo of a {}.", [PREFIX]),
+        ("1. a photo of a <category>.", "a photo of a {}.", [PREFIX]),
+        ("2) a photo of a <category>.", "a photo of a {}.", [PREFIX]),
+        ("(2) a photo of a <category>.", "a photo of a {}.", [PREFIX]),
+        ("* a photo of a <category>.", "a photo of a {}.", [PREFIX]),
+        ("W3: A photo of a <category>.", "A photo of a {}.", [PREFIX]),
+        ("Template: a sketch of a <category>.", "a sketch of a {}.", [PREFIX]),
+        ("Worst: Art of the <category>.", "Art of the {}.", [PREFIX]),
+        # A short head before a colon is a label too: no `Word:` prefix survives.
+        ("Texture: a close-up of <category> fabric.", "a close-up of {} fabric.", [PREFIX]),
+        (
+            "Here's the new template: a hand-drawn sketch of a <category>.",
+            "a hand-drawn sketch of a {}.",
+            [PREFIX],
+        ),
+        # Quotes, backticks, markdown and code fences around the template.
+        ('"A close-up photo of a <category>."', "A close-up photo of a {}.", [WRAPPER]),
+        ("New template: 'a drawing of a <category>.'", "a drawing of a {}.", [PREFIX, WRAPPER]),
+        ("**Improved template 2:** `a pixelated <class>`", "a pixelated {}", [PREFIX, WRAPPER]),
+        ("```\na photo of a <category>.\n```", "a photo of a {}.", [WRAPPER]),
+        ("```text\na photo of a <category>.\n```", "a photo of a {}.", [WRAPPER]),
+        # Other lines, or chatter around a quoted template.
         (
             'Sure! Here is a new template: "A close-up photo of a <category>, a type of pet." '
             "I hope this helps!",
             "A close-up photo of a {}, a type of pet.",
-        ),
-        (
-            "Here's the new template: a hand-drawn sketch of a <category>.",
-            "a hand-drawn sketch of a {}.",
+            [EXTRA_TEXT],
         ),
         (
             "Based on the best templates, the accuracy improves with detail.\n\n"
             "New template: a detailed drawing of a <category>, an animal.\n\n"
             "This template adds the word 'detailed', which should help CLIP.",
             "a detailed drawing of a {}, an animal.",
-        ),
-        (
-            # SmolLM2-135M likes to re-list templates: the first one with a slot wins.
-            "1: A photo of a cat in its natural habitat. --- Accuracy: 19\n"
-            "2: a grayscale picture of a <category>. --- Accuracy: 31\n"
-            "3: an image of a <category>",
-            "a grayscale picture of a {}.",
+            [EXTRA_TEXT, PREFIX],
         ),
     ],
 )
-def test_chatty_answers(text, expected):
-    assert parse_answer(text, MAX) == expected
+def test_repaired_answers_say_what_was_cut(text, expected, kinds):
+    assert parsed(text) == (expected, kinds)
+
+
+# Real answers that hold the slot and still are no template: the issue's smoke run
+# (GLOV arms, SmolLM2-135M) and bench/results.json `llm_choice` (SmolLM2, Qwen2.5-Coder).
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (
+            "a photo of a <category>, 9.31% accuracy, 85% accuracy, 2.25% accuracy, "
+            "3.34% accuracy, 5",
+            parser.SCORE_ECHO,
+        ),
+        ("W3: The new template: A photo of a <category> (9.31%)", parser.SCORE_ECHO),
+        (
+            "A photo of a <category> (12.27%) Error: 4.15% (11.51%) Error: 9.23% (",
+            parser.SCORE_ECHO,
+        ),
+        ("A photo of a <category>--- Accuracy: 85.13% (", parser.SCORE_ECHO),
+        ("A photo of a <category> (9.31%)", parser.SCORE_ECHO),
+        ("A photo of a <category>. --- Accuracy: 9", parser.SCORE_ECHO),
+        ("3: itap of a <category> --- Accuracy: 61", parser.SCORE_ECHO),
+        ("a photo of the <category>. (Accuracy: 57.5%)", parser.SCORE_ECHO),
+        ("Worst template: 2: A blurry photo of the <category>. Accuracy:", parser.SCORE_ECHO),
+        ("a photo of a <category> with a dog. -- Accuracy", parser.SCORE_ECHO),
+        ("Best template 1: art of the <category>. 4", parser.SCORE_ECHO),
+        ("a photo of a <category> (85)", parser.SCORE_ECHO),
+        ("a photo of a <category>, score 0.6", parser.SCORE_ECHO),
+        # Recited history: the first line with a slot decides, and it echoes.
+        (
+            "1: A photo of a cat in its natural habitat. --- Accuracy: 19\n"
+            "2: a grayscale picture of a <category>. --- Accuracy: 31\n"
+            "3: an image of a <category>",
+            parser.SCORE_ECHO,
+        ),
+        # Left open.
+        ('"A photo of a <category>', parser.UNBALANCED),
+        ("a photo of a <category> (in the wild", parser.UNBALANCED),
+        ("a photo of a <category>] in the wild", parser.UNBALANCED),
+        ("a `photo of a <category>", parser.UNBALANCED),
+    ],
+)
+def test_answers_that_are_no_template_are_rejected(text, reason):
+    assert reason_of(text) == reason
+
+
+def test_an_answer_cut_off_in_its_template_line_is_rejected():
+    answer = "A photo of a <category> in its natural habitat, where the light falls on"
+    assert reason_of(answer, truncated=True) == parser.TRUNCATED
+    # The same text that ended on its own is a template.
+    assert parse_answer(answer, MAX) == answer.replace("<category>", "{}")
+    # Cut off inside a code fence's template line: still the last line with content.
+    assert reason_of("```\na photo of a <category> in the", truncated=True) == parser.TRUNCATED
+    # A cut-off answer whose template line was complete: only the chatter was cut.
+    chatty = "A photo of a <category>.\nThis template works because the"
+    assert parsed(chatty, truncated=True) == ("A photo of a {}.", [EXTRA_TEXT])
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n \t\n"])
@@ -171,7 +247,7 @@ def test_too_long_is_measured_on_the_cleaned_template():
     assert parse_answer(body, 15) == "a photo of a {}"
     assert reason_of(body, 14) == parser.TOO_LONG
     # Decoration does not count towards the limit.
-    assert parse_answer(f'1: "{body}" --- Accuracy: 40', 15) == "a photo of a {}"
+    assert parse_answer(f'1: "{body}"', 15) == "a photo of a {}"
     assert reason_of("a " * 150 + "<category>") == parser.TOO_LONG
 
 
@@ -193,7 +269,11 @@ def test_reason_constants():
         "multiple-placeholders",
         "format-field",
         "duplicate",
+        "score-echo",
+        "unbalanced",
+        "truncated",
     }
+    assert set(parser.REPAIRS) == {"prefix", "wrapper", "extra-text", "class-name"}
     assert Rejected("empty").reason == "empty"
 
 
@@ -208,11 +288,17 @@ def test_parse_answers_counts_every_reason_and_keeps_order():
         "<category> and <category>",  # multiple
         "{x} <category>",  # format-field
         "a " * 120 + "<category>",  # too-long
-        "Template: a drawing of a <label>",  # kept
+        "Template: a drawing of a <label>",  # kept, repaired
         "ITAP of a <category>.",  # duplicate of known
+        "a photo of a <category> (61%)",  # score-echo
+        "a photo of a <category> (wild",  # unbalanced
+        "a close-up photo of a <category> in",  # truncated (see below)
     ]
-    result = parse_answers(texts, known, MAX)
+    truncated = [False] * (len(texts) - 1) + [True]
+    result = parse_answers(texts, known, MAX, truncated=truncated)
     assert result.templates == ["a sketch of a {}.", "a drawing of a {}"]
+    assert result.repairs == {"a drawing of a {}": [PREFIX]}
+    assert (result.clean, result.repaired) == (1, 1)
     assert result.rejections == Counter(
         {
             "duplicate": 3,
@@ -221,6 +307,9 @@ def test_parse_answers_counts_every_reason_and_keeps_order():
             "multiple-placeholders": 1,
             "format-field": 1,
             "too-long": 1,
+            "score-echo": 1,
+            "unbalanced": 1,
+            "truncated": 1,
         }
     )
     assert sum(result.rejections.values()) + len(result.templates) == len(texts)
@@ -307,6 +396,7 @@ def test_repaired_templates_are_counted_apart_from_clean_ones():
         "A close-up photo of a {}.",
     ]
     assert result.repaired == 2 and result.clean == 1
+    assert result.repairs["A painting of a {}."] == [CLASS_NAME]
     assert result.rejections == Counter({parser.DUPLICATE: 1, parser.NO_PLACEHOLDER: 1})
-    # No new rejection reason: Prometheus labels come from REASONS.
+    # Prometheus labels come from REASONS.
     assert set(result.rejections) <= set(parser.REASONS)

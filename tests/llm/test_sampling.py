@@ -81,11 +81,13 @@ def test_sampling_settings_come_from_the_config(tiny_llama, smollm2_config):
     assert len(set(result.texts)) > 1
     # The random model almost never emits eos: every row runs to the limit.
     assert result.new_tokens == 4 * 6
+    assert result.truncated == [True] * 4
 
 
 def test_answer_lengths_stop_at_the_first_eos():
     generated = torch.tensor([[5, 6, 2, 0, 0], [5, 6, 7, 8, 9], [2, 0, 0, 0, 0], [5, 9, 9, 3, 3]])
-    assert _answer_lengths(generated, [2]) == [3, 5, 1, 5]
+    # None: no eos, the row ran into max_new_tokens.
+    assert _answer_lengths(generated, [2]) == [3, None, 1, None]
     assert _answer_lengths(generated, [2, 9]) == [3, 5, 1, 2]
 
 
@@ -97,8 +99,30 @@ def test_n_must_be_positive(tiny_llama, smollm2_config):
 def test_real_answers_go_through_the_parser(seed0):
     from glov.llm.parser import parse_answers
 
-    result = parse_answers(seed0.texts, {t for t, _ in HISTORY}, 200)
+    result = parse_answers(seed0.texts, {t for t, _ in HISTORY}, 200, truncated=seed0.truncated)
     assert len(result.templates) + sum(result.rejections.values()) == N
+
+
+def test_only_answers_that_ran_into_the_token_limit_are_truncated(tiny_llama, smollm2_config):
+    cfg = smollm2_config.model_copy(update={"top_k": 1, "max_new_tokens": 6})
+    cut = sample(tiny_llama, MESSAGES, 2, cfg, seed=0)
+    assert cut.truncated == [True, True] and cut.new_tokens == 2 * 6
+    # Make the third token of the (greedy) answer an eos: both answers now end there.
+    prompt = tiny_llama.tokenizer(
+        render_chat(tiny_llama.tokenizer, MESSAGES), return_tensors="pt", add_special_tokens=False
+    )
+    greedy = tiny_llama.model.generate(**prompt, do_sample=False, max_new_tokens=3)
+    answer = greedy[0, prompt["input_ids"].shape[1] :].tolist()
+    third = answer[-1]
+    ends_at = answer.index(third) + 1  # a random model may repeat a token
+    config = tiny_llama.model.generation_config
+    eos = config.eos_token_id
+    config.eos_token_id = [*tiny_llama.eos_token_ids, third]
+    try:
+        ended = sample(tiny_llama, MESSAGES, 2, cfg, seed=0)
+    finally:
+        config.eos_token_id = eos
+    assert ended.truncated == [False, False] and ended.new_tokens == 2 * ends_at
 
 
 def test_steered_sampling_is_seeded_and_counts_tokens(tiny_llama, smollm2_config):

@@ -218,4 +218,7 @@ def test_reject_reasons_match_the_issue():
         "multiple-placeholders",
         "format-field",
         "duplicate",
+        "score-echo",
+        "unbalanced",
+        "truncated",
     }

@@ -47,6 +47,9 @@ def record(m: RunMetrics, step: int, scale: int = 1) -> None:
         generated=gen * scale,
         rejected={k: v * scale for k, v in rej.items()},
         evaluated=ev * scale,
+        # One scored template per step was repaired, the rest were clean answers.
+        clean=(ev - 1) * scale,
+        repaired=scale,
         llm_tokens=tok,
         llm_seconds=sec,
         cache_hits=ev,
@@ -313,6 +316,26 @@ def test_arm_and_model_selectors_filter(pushed, monitoring_dir):
         "llm-opt"
     }
     assert not pushed.query(substitute(target["expr"], {**VARIABLES, "llm": "other-llm"}))
+
+
+def test_answer_quality_panels_read_clean_repaired_and_ratio(pushed, monitoring_dir):
+    funnel = {
+        t["legendFormat"]: t["expr"] for t in panel(monitoring_dir, "Candidate funnel")["targets"]
+    }
+    only_b = {**VARIABLES, "run": "run-b"}
+    # run-b (scale 2): 2 steps x 6 x 2 clean and 2 x 2 repaired of 40 answers.
+    assert by_run(pushed.query(substitute(funnel["{{run}} clean"], only_b))) == {"run-b": 24}
+    assert by_run(pushed.query(substitute(funnel["{{run}} repaired"], only_b))) == {"run-b": 4}
+    (target,) = panel(monitoring_dir, "LLM answers: clean ratio per arm")["targets"]
+    ratios = {
+        (r["metric"]["run"], r["metric"]["arm"]): float(r["value"][1])
+        for r in pushed.query(substitute(target["expr"]))
+    }
+    assert ratios[("run-a", "glov-alpha1")] == ratios[("run-b", "glov-alpha1")] == 0.6
+    # Every answer of failing-run was rejected: no clean answer at all.
+    assert ratios[("failing-run", "glov-alpha1")] == 0
+    # An arm that sampled nothing (llm-opt of run-a pushed final results only) has no ratio.
+    assert ("run-a", "llm-opt") not in ratios
 
 
 def test_stale_runs_panel_lists_only_the_stalled_run(pushed, monitoring_dir):

@@ -99,6 +99,10 @@ def _report(cfg, fitness_of: dict[str, float]) -> dict:
             "best_fitness": _noisy(fitness_of.get(a.name, 0.3)),
             "test_best": _noisy(0.7318),
             "test_top_n": _noisy(0.7431),
+            "generated": 24,
+            "clean": 5,
+            "repaired": 3,
+            "rejected": {"score-echo": 10, "duplicate": 6},
         }
         for a in arms_for(cfg)
     }
@@ -132,7 +136,11 @@ def test_final_metric_keys_are_the_same_for_different_alpha_sweeps():
         "glov_test_top1",
         "glov_noguide_test_top1",
         "llm_opt_test_top1",
+        "best_answers_clean",
+        "glov_noguide_answers_rejected",
     } <= set(ma)
+    assert (ma["best_answers_generated"], ma["best_answers_clean"]) == (24.0, 5.0)
+    assert (ma["best_answers_repaired"], ma["best_answers_rejected"]) == (3.0, 16.0)
     assert not any("alpha0" in k or "alpha1" in k for k in ma)
     # The selected arm is the one with the best fitness, and values are rounded.
     assert ma["selected_alpha"] == 0.5 and mb["selected_alpha"] == 0.25
@@ -152,9 +160,15 @@ def _record(step: int, arm: str = "glov-alpha1", applied: bool = True) -> dict:
         "alpha": 1.0,
         "scored": [
             {"template": "a photo of a {}.", "fitness": _noisy(0.25)},
-            {"template": "a | pipe <b>bold</b> *{}*", "fitness": _noisy(0.5)},
+            {
+                "template": "a | pipe <b>bold</b> *{}*",
+                "fitness": _noisy(0.5),
+                "repairs": ["prefix"],
+            },
         ],
         "generated": 5,
+        "clean": 1,
+        "repaired": 1,
         "rejected": {"no_slot": 2, "duplicate": 1},
         "guidance": {"applied": applied},
         "step_best": _noisy(0.5),
@@ -168,6 +182,9 @@ def test_step_metrics_name_no_arm_and_are_rounded():
         "step": 3.0,
         "best_fitness": 0.5,
         "scored": 2.0,
+        "generated": 5.0,
+        "clean": 1.0,
+        "repaired": 1.0,
         "rejected": 3.0,
         "guided": 1.0,
         "reused": 0.0,
@@ -183,12 +200,15 @@ def test_candidates_table_lists_each_step_best_first_and_escapes_templates():
     assert one.startswith("glov-alpha1: step 1") and two.startswith("glov-alpha1: step 2")
     assert "reused from the run directory" in one and "reused" not in two
     assert "guidance: off" in one and "guidance: applied, alpha 1" in two
-    assert "5 generated, 2 scored, 3 rejected (duplicate: 1, no\\_slot: 2)" in two
+    assert (
+        "5 generated, 2 scored (1 clean, 1 repaired), 3 rejected (duplicate: 1, no\\_slot: 2)"
+        in two
+    )
     rows = [line for line in two.splitlines() if line.startswith("| ") and "rank" not in line]
     # Best first; the template's pipe, HTML and emphasis cannot break the table.
     assert rows == [
-        "| 1 | 50.0 | a \\| pipe &lt;b&gt;bold&lt;/b&gt; \\*{}\\* |",
-        "| 2 | 25.0 | a photo of a {}. |",
+        "| 1 | 50.0 | a \\| pipe &lt;b&gt;bold&lt;/b&gt; \\*{}\\* | prefix |",
+        "| 2 | 25.0 | a photo of a {}. | - |",
     ]
 
 

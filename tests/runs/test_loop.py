@@ -83,6 +83,15 @@ def test_seeded_run_is_reproducible_and_reported(
             assert generated <= 2 * cfg.search.candidates * cfg.search.llm_opt_asks
         else:
             assert generated == 2 * cfg.search.candidates
+        # Every answer of every step is clean, repaired or rejected (by reason).
+        for r in records[1:]:
+            assert r["clean"] + r["repaired"] + sum(r["rejected"].values()) == r["generated"]
+            assert len(r["truncated"]) == r["generated"] == len(r["answers"])
+        figures = report["arms"][arm]
+        assert figures["generated"] == generated
+        assert [s["sampled"] for s in figures["answers_per_step"]] == [
+            r["generated"] for r in records[1:]
+        ]
         assert _stable(records) == _stable(b.steps(arm))
     assert set(report["arms"]) == set(arms)
     # Animal-MNIST has no set of CLIP's authors: DS-TEMP is ImageNet's 80, and says so.
@@ -93,6 +102,7 @@ def test_seeded_run_is_reproducible_and_reported(
         assert a.store.exists(key)
     assert a.store.read_bytes("fitness.png").startswith(b"\x89PNG")
     assert "RANDOMLY INITIALISED" in a.store.read_text("report.md")
+    assert "## LLM answers" in a.store.read_text("report.md")
     # Fitness of every scored template is recomputable from the scorer.
     data = json.loads(a.store.read_text("data.json"))
     assert data["classnames"] == ["bear", "bird", "cat"]
@@ -151,8 +161,15 @@ def test_run_management_commands_on_a_finished_run(full_run, tmp_path, capsys):
     assert "full" in out and "finished" in out and "2/2" in out
     assert main(["show", run.uri]) == 0
     out = capsys.readouterr().out
-    for arm in report["arms"]:
+    for arm, figures in report["arms"].items():
         assert arm in out and "step 2/2" in out
+        # Each arm's answer quality, the same counts as the report's.
+        rejected = sum(figures["rejected"].values())
+        assert (
+            f"{figures['generated']} answers: {figures['clean']} clean" in out
+            and f", {figures['repaired']} repaired" in out
+            and f", {rejected} rejected" in out
+        )
     assert main(["compare", run.uri, run.uri]) == 0
     assert capsys.readouterr().out.count("glov-alpha1") == 2
     assert main(["export", run.uri, "-o", str(tmp_path / "exp")]) == 0

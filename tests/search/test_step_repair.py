@@ -45,17 +45,19 @@ def test_the_repair_is_off_in_the_defaults(canned_sampler):
     assert SearchConfig().repair_classnames is False
     record = one_step(repair=False)
     assert [c["template"] for c in record["scored"]] == ["A sketch of a {}."]
-    assert record["repaired"] == 0
+    assert (record["clean"], record["repaired"]) == (1, 0)
     assert record["rejected"] == {"no-placeholder": 2}
 
 
 def test_repaired_templates_reach_the_record_and_metrics_apart(canned_sampler):
     record = one_step(repair=True)
     assert [c["template"] for c in record["scored"]] == ["A sketch of a {}.", "A painting of a {}."]
-    assert record["repaired"] == 1
+    assert (record["clean"], record["repaired"]) == (1, 1)
+    assert record["repairs"] == {"class-name": 1}
+    assert record["scored"][1]["repairs"] == ["class-name"]
     assert record["rejected"] == {"no-placeholder": 1}
-    # A record read back (a reused step) keeps the count.
-    assert stages.Generation.from_record(record).repaired == 1
+    # A record read back (a reused step) keeps what was repaired.
+    assert stages.Generation.from_record(record).repairs == {"A painting of a {}.": ["class-name"]}
     metrics = RunMetrics(
         load_config("smoke").metrics,
         run="r1",
@@ -72,6 +74,10 @@ def test_repaired_templates_reach_the_record_and_metrics_apart(canned_sampler):
         for family in metrics.registry.collect()
         for s in family.samples
     }
-    repaired = [v for (name, _), v in values.items() if name == "glov_candidates_repaired_total"]
-    evaluated = [v for (name, _), v in values.items() if name == "glov_candidates_evaluated_total"]
-    assert repaired == [1.0] and evaluated == [2.0]
+
+    def total(metric: str) -> list[float]:
+        return [v for (name, _), v in values.items() if name == metric]
+
+    assert total("glov_candidates_repaired_total") == [1.0]
+    assert total("glov_candidates_clean_total") == [1.0]
+    assert total("glov_candidates_evaluated_total") == [2.0]
