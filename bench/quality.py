@@ -16,6 +16,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.run import machine
@@ -44,6 +45,7 @@ def overrides(args: argparse.Namespace, seed: int) -> list[str]:
         f"search.steps={args.steps}",
         f"search.candidates={args.candidates}",
         "search.method=glov",
+        *([f"llm.model={args.llm}"] if args.llm else []),
         "search.compare_with=[glov-noguide,llm-opt]",
         f"guidance.alphas=[{alphas}]",
     ]
@@ -93,8 +95,12 @@ def seed_result(cfg, run, report: dict) -> dict:
             ),
             "norm_mean": statistics.fmean(norms) if norms else None,
             "candidates_scored": arm["candidates_scored"],
-            "rejected": arm["rejected"],
+            # Answer quality over the arm's steps (glov.llm.parser).
+            "generated": arm["generated"],
+            "clean": arm["clean"],
             "repaired": arm["repaired"],
+            "repairs": arm["repairs"],
+            "rejected": arm["rejected"],
             "candidate_fitness": _stats(scored) if scored else None,
             "step_seconds": _step_seconds(records),
         }
@@ -113,6 +119,22 @@ def seed_result(cfg, run, report: dict) -> dict:
         "ds_set": f"{base['ds_temp']['set']} ({base['ds_temp']['templates']} templates)",
         "methods": methods,
         "glov_alpha_arms": alphas,
+    }
+
+
+def _answers(per: list[dict]) -> dict:
+    """An arm's answers summed over seeds: sampled, clean, repaired, rejected by reason."""
+    rejected: Counter[str] = Counter()
+    for p in per:
+        rejected.update(p["rejected"])
+    generated = sum(p["generated"] for p in per)
+    clean = sum(p["clean"] for p in per)
+    return {
+        "generated": generated,
+        "clean": clean,
+        "repaired": sum(p["repaired"] for p in per),
+        "rejected": dict(rejected),
+        "clean_rate": clean / generated if generated else None,
     }
 
 
@@ -136,6 +158,7 @@ def aggregate(seeds: list[dict]) -> dict:
                 [p["candidate_fitness"]["std"] for p in per if p["candidate_fitness"]] or [0.0]
             ),
             "selected_alphas": [p["alpha"] for p in per],
+            "answers": _answers(per),
             "step_seconds_mean": statistics.fmean(steps) if steps else None,
         }
     return out
@@ -232,6 +255,22 @@ def render_markdown(result: dict) -> str:
                 f"| {LABELS[m]} | {_cell(a['test_best'])} | {_cell(a['test_top_n'])} | "
                 f"{_cell(a['best_fitness'])} | {a['guided_steps']} | {norm} |"
             )
+    lines += [
+        "",
+        "LLM answers over all seeds (every answer is clean, repaired or rejected, "
+        "never scored when rejected):",
+        "",
+        "| Method | answers | clean | repaired | rejected by reason |",
+        "|---|---|---|---|---|",
+    ]
+    for m in METHODS:
+        if m in agg:
+            a = agg[m]["answers"]
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(a["rejected"].items())) or "-"
+            lines.append(
+                f"| {LABELS[m]} | {a['generated']} | {a['clean']} ({_pct(a['clean_rate'])} %) "
+                f"| {a['repaired']} | {reasons} |"
+            )
     lines += ["", "## Did guidance help?", "", *verdict(result["seeds"], agg), ""]
     if "glov" in agg:
         lines.append(f"Selected alpha per seed: {agg['glov']['selected_alphas']}.")
@@ -303,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-per-class", type=int, default=100)
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 0.5])
     parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--llm", help="optimizer LLM (default: the profile's llm.model)")
     parser.add_argument("--out", default="bench/quality.json", help=".md and .png go beside it")
     parser.add_argument("--runs", help="keep the run directories here (default: a temp dir)")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 steps: a code check")
