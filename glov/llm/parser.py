@@ -76,9 +76,11 @@ PLACEHOLDER = re.compile(
     rf"|\{{\{{?\s*(?:{_NAME})?\s*\}}\}}?",
     re.IGNORECASE,
 )
-# Leading list markers: "1:", "1.", "1)", "(1)", "W3:", "- ", "* ", "• ", "#".
-# "1." needs a space after it so that "1.5 inch ..." keeps its number.
-_NUMBERING = re.compile(r"^(?:\(?[A-Za-z]{0,2}\d+\s*[:)]\s*|\d+\.\s+|[-*•#]+\s+)")
+# Leading list markers: "1:", "1.", "1)", "(1)", "W3:", "- ", "* ", "• ", "#", and
+# a dash glued to the first word ("-a doodle of <category>", a real Qwen2.5 answer
+# to LLM-OPT's "- " list). "1." needs a space after it so that "1.5 inch ..." keeps
+# its number; "*" needs one so that "**bold**" stays a wrapper.
+_NUMBERING = re.compile(r"^(?:\(?[A-Za-z]{0,2}\d+\s*[:)]\s*|\d+\.\s+|[-*•#]+\s+|-(?=[^\W\d]))")
 # "Template:", "New template:", "**Improved prompt template 2:**", "Answer -", and
 # the block titles a small model echoes from the meta-prompt ("Best template 1:").
 _LABEL = re.compile(

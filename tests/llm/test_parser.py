@@ -104,6 +104,8 @@ def test_the_bullet_the_meta_prompt_asked_for_is_no_repair():
         ("2) a photo of a <category>.", "a photo of a {}.", [PREFIX]),
         ("(2) a photo of a <category>.", "a photo of a {}.", [PREFIX]),
         ("* a photo of a <category>.", "a photo of a {}.", [PREFIX]),
+        # Qwen2.5-Coder's answer to LLM-OPT's "- " list, the dash glued to the word.
+        ("-a doodle of <category>", "a doodle of {}", [PREFIX]),
         ("W3: A photo of a <category>.", "A photo of a {}.", [PREFIX]),
         ("Template: a sketch of a <category>.", "a sketch of a {}.", [PREFIX]),
         ("Worst: Art of the <category>.", "Art of the {}.", [PREFIX]),
