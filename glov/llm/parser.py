@@ -201,6 +201,10 @@ def drop_bullet(line: str, bullet: str) -> str:
     return line[len(bullet) :] if bullet and line.startswith(bullet) else line
 
 
+def _introduces(line: str) -> bool:
+    return line.rstrip(" *_").endswith(":")
+
+
 def check_candidate(candidate: str, template: bool, cut_off: bool) -> None:
     """Reject a recovered candidate that echoes scores, was cut off, or is unbalanced."""
     echo = score_echo(candidate, template)
@@ -208,6 +212,11 @@ def check_candidate(candidate: str, template: bool, cut_off: bool) -> None:
         raise Rejected(SCORE_ECHO, echo)
     if cut_off:
         raise Rejected(TRUNCATED, f"cut off at the token limit: {candidate[-40:]!r}")
+    if template and _introduces(candidate):
+        # Slot templates only (a free prompt may end "Answer:"). Real SmolLM2 answer:
+        # "Here's a rewritten template that focuses on the
+        # importance of <category> without repeating the existing template:".
+        raise Rejected(TRUNCATED, f"announces a template that never came: {candidate[-40:]!r}")
     bad = unbalanced(candidate)
     if bad:
         raise Rejected(UNBALANCED, bad)
@@ -222,7 +231,11 @@ def _parse(
         raise Rejected(EMPTY)
     kinds = {WRAPPER} if fenced else set()
     mapped = [map_placeholders(ln) for ln in lines]
-    index = next((i for i, m in enumerate(mapped) if SLOT in m), None)
+    slotted = [i for i, m in enumerate(mapped) if SLOT in m]
+    # A line ending in ":" introduces a template ("Here is a template for <category>:"),
+    # so a later line with the slot is the answer; alone it is rejected below.
+    index = next((i for i in slotted if not _introduces(mapped[i])), None)
+    index = slotted[0] if index is None and slotted else index
     if index is None:
         # No placeholder anywhere; a stray field such as {x} is the more telling reason.
         if any("{" in m or "}" in m for m in mapped):

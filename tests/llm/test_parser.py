@@ -197,6 +197,18 @@ def test_an_answer_cut_off_in_its_template_line_is_rejected():
     assert parsed(chatty, truncated=True) == ("A photo of a {}.", [EXTRA_TEXT])
 
 
+def test_a_line_that_announces_a_template_is_no_template():
+    # A real SmolLM2 answer to LLM-OPT's prompt (bench/results.json, llm_choice): the
+    # template it announces never came.
+    intro = (
+        "Here's a rewritten template that focuses on the importance of <category> "
+        "without repeating the existing template:"
+    )
+    assert reason_of(intro) == parser.TRUNCATED
+    # When it does come, on a later line, that line is the answer.
+    assert parsed(intro + "\na photo of a <category>.") == ("a photo of a {}.", [EXTRA_TEXT])
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\n \t\n"])
 def test_empty(text):
     assert reason_of(text) == parser.EMPTY
