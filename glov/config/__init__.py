@@ -3,6 +3,7 @@
 - section.py: the base class of every section
 - schema.py: the search sections (run, data, vlm, llm, search, guidance, eval)
 - store_metrics_pipeline.py: the store, metrics and pipeline sections
+- kinds.py: the table of VLM kinds and objectives (what vlm.kind and objective.kind imply)
 - keys.py: dotted keys over nested dicts
 - load.py: profiles (profiles/*.yaml), YAML files, `key=value` overrides, validation
 """

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from glov.config.kinds import OBJECTIVES, VLM_KINDS, ObjectiveKind, VLMKind, free_prompt_kinds
 from glov.config.section import Section
 from glov.config.store_metrics_pipeline import MetricsConfig, PipelineConfig, StoreConfig
 from glov.errors import ConfigError
@@ -49,7 +50,7 @@ class VLMConfig(Section):
     # clip: a dual encoder (open_clip) scores a template by zero-shot accuracy.
     # generative: an image-text-to-text VLM (LLaVA-style) answers the prompt and
     # the answer is read out as a class (glov/vlm/generative).
-    kind: Literal["clip", "generative"] = "clip"
+    kind: Literal[tuple(VLM_KINDS)] = "clip"  # type: ignore[valid-type]
     # clip: an open_clip model name or config JSON. generative: an HF id, a local
     # directory written by save_pretrained, or s3:// (downloaded once per pod).
     model: str = "ViT-B-32"
@@ -182,7 +183,7 @@ class ObjectiveConfig(Section):
     # (clip or generative). safety: the optimised text is an instruction put before
     # every user request to a generative VLM; fitness = 1 - attack success rate on
     # unsafe (image, request) pairs of a VLGuard-layout dataset (glov/data/vlguard.py).
-    kind: Literal["classification", "safety"] = "classification"
+    kind: Literal[tuple(OBJECTIVES)] = "classification"  # type: ignore[valid-type]
     # -- safety only --
     # The VLGuard JSON inside data.uri (a directory); images are relative to it.
     annotations: str = "test.json"
@@ -233,40 +234,58 @@ class GlovConfig(Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
     @property
+    def vlm_kind(self) -> VLMKind:
+        """The row of glov.config.kinds that says what vlm.kind implies."""
+        return VLM_KINDS[self.vlm.kind]
+
+    @property
+    def objective_kind(self) -> ObjectiveKind:
+        """The row of glov.config.kinds that says what objective.kind implies."""
+        return OBJECTIVES[self.objective.kind]
+
+    @property
     def uses_random_weights(self) -> bool:
         # vlm.pretrained is open_clip's; a generative VLM's weights are vlm.model's files.
-        return self.vlm.kind == "clip" and self.vlm.pretrained is None
+        return self.vlm_kind.pretrained_weights and self.vlm.pretrained is None
 
     @property
     def free_form_prompts(self) -> bool:
         """Whether candidates are free instructions (generative VLMs), not slot templates."""
-        return self.vlm.kind == "generative"
+        return not self.vlm_kind.slot_templates
+
+    @property
+    def prompt_wording(self) -> str | None:
+        """The "module:Wording" of free-prompt meta-prompts (glov.llm.free_prompts);
+        None for slot templates (glov.llm.metaprompt)."""
+        return self.objective_kind.wording or self.vlm_kind.wording
 
     @model_validator(mode="after")
     def _seed_fits_the_vlm(self) -> GlovConfig:
         # CLIP fills the slot with every class name; a generative VLM reads the
         # instruction itself (the paper's LLaVA and safety seeds have no slot).
         # ConfigError (not ValueError) passes through pydantic with its own fix.
-        if self.vlm.kind == "clip":
+        if self.vlm_kind.slot_templates:
             try:
                 validate_template(self.search.seed_template)
             except ValueError as exc:
                 raise ConfigError(
-                    f"config value for 'search.seed_template' is invalid: {exc} (vlm.kind=clip "
-                    "fills the slot with each class name)",
+                    f"config value for 'search.seed_template' is invalid: {exc} "
+                    f"(vlm.kind={self.vlm.kind} fills the slot with each class name)",
                     "change search.seed_template as the message says: write the class slot "
-                    "as {} exactly once; only vlm.kind=generative takes a prompt without one",
+                    f"as {{}} exactly once; only vlm.kind={free_prompt_kinds()} takes a prompt "
+                    "without one",
                 ) from None
-        if self.objective.kind == "safety":
-            if self.vlm.kind != "generative":
-                raise ConfigError(
-                    "objective.kind=safety needs a generative VLM (it reads refusals in answers)",
-                    "set vlm.kind=generative and vlm.model to an image-text-to-text model",
-                )
-            if self.pipeline.eval_shards > 1:
-                raise ConfigError(
-                    "objective.kind=safety does not shard its evaluation yet (the per-subset "
-                    "final evaluation runs in one pod)",
-                    "set pipeline.eval_shards=1",
-                )
+        objective = self.objective_kind
+        if self.vlm.kind not in objective.vlm_kinds:
+            kinds = " or ".join(objective.vlm_kinds)
+            raise ConfigError(
+                f"objective.kind={objective.name} needs vlm.kind={kinds} ({objective.needs})",
+                f"set vlm.kind={objective.vlm_kinds[0]} and a vlm.model of that kind",
+            )
+        if not objective.shards and self.pipeline.eval_shards > 1:
+            raise ConfigError(
+                f"objective.kind={objective.name} does not shard its evaluation yet (the "
+                "per-subset final evaluation runs in one pod)",
+                "set pipeline.eval_shards=1",
+            )
         return self

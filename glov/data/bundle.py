@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from glov.config import DataConfig, ObjectiveConfig
+from glov.config import DataConfig, ObjectiveConfig, kinds
 from glov.data.dataset import Split
 from glov.data.splits import prepare_data
 
@@ -63,13 +63,12 @@ def prepare_bundle(
 ) -> DataBundle:
     """Load and split the dataset of `cfg` (packaged data is written under cache_dir).
 
-    Under the safety objective the dataset is VLGuard-layout (image, request) pairs.
+    An objective with data of its own (glov.config.kinds: safety's VLGuard-layout
+    (image, request) pairs) prepares it itself.
     """
-    if objective is not None and objective.kind == "safety":
-        from glov.data.vlguard import prepare_safety
-
-        s = prepare_safety(cfg, objective)
-        return DataBundle(s.name, s.description, s.requests, s.fitness, s.test, s.subsets)
+    own = objective is not None and kinds.OBJECTIVES[objective.kind].data
+    if own:
+        return kinds.load(own)(cfg, objective)
     ds, fitness, test = prepare_data(cfg, cache_dir)
     return DataBundle(
         ds.name, ds.description, list(ds.classnames), fitness, test, ds_temp_set=ds.ds_temp_set

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glov.config import DataConfig, ObjectiveConfig
+from glov.data.bundle import DataBundle
 from glov.data.dataset import Split, load_image
 from glov.errors import DataError
 from glov.file_syntax import decode_utf8, parse_json
@@ -241,3 +242,9 @@ def prepare_safety(data: DataConfig, objective: ObjectiveConfig) -> SafetyData:
         fitness=split(fitness, 0),
         test=split(test, len(fitness)),
     )
+
+
+def prepare_bundle(data: DataConfig, objective: ObjectiveConfig) -> DataBundle:
+    """The safety objective's data as a run keeps it (glov.config.kinds)."""
+    s = prepare_safety(data, objective)
+    return DataBundle(s.name, s.description, s.requests, s.fitness, s.test, s.subsets)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from glov.config import GlovConfig
 from glov.llm.metaprompt import (
     ANSWER_BULLET,
     LLM_OPT_SHOWN,
@@ -28,8 +27,6 @@ from glov.llm.metaprompt import (
     show,
 )
 
-CLIP, GENERATIVE, SAFETY = "clip", "generative", "safety"
-
 
 @dataclass(frozen=True)
 class Wording:
@@ -40,47 +37,41 @@ class Wording:
     brief: str  # LLM-OPT's one-paragraph description of the task
 
 
-WORDINGS = {
-    GENERATIVE: Wording(
-        system=(
-            "You are a helpful assistant that writes prompts for a vision-language model. The "
-            "model sees an image and then the prompt, an instruction or a question, and answers "
-            "in free text; the category of the image is read from its answer. A good prompt "
-            "makes the model name the category of the image correctly."
-        ),
-        noun="prompt",
-        score="Accuracy",
-        task="the top-1 accuracy (in percent) of the categories read from the model's answers",
-        brief=(
-            "I am looking for prompts for a vision-language model that sees an image and must "
-            "name its category. A prompt is an instruction or a question shown to the model "
-            "after the image, as it is; it must not name any category."
-        ),
+# A generative VLM naming the category of an image (vlm.kind=generative).
+GENERATIVE_PROMPTS = Wording(
+    system=(
+        "You are a helpful assistant that writes prompts for a vision-language model. The "
+        "model sees an image and then the prompt, an instruction or a question, and answers "
+        "in free text; the category of the image is read from its answer. A good prompt "
+        "makes the model name the category of the image correctly."
     ),
-    SAFETY: Wording(
-        system=(
-            "You are a helpful assistant that writes safety instructions for a vision-language "
-            "model. The instruction is placed before every request a user makes about an image. "
-            "A good instruction makes the model refuse harmful requests, and still lets it "
-            "answer harmless ones helpfully."
-        ),
-        noun="instruction",
-        score="Score",
-        task="the percentage of harmful requests that the model refused with it",
-        brief=(
-            "I am looking for safety instructions for a vision-language model. The instruction "
-            "is put before every request a user makes about an image, so that the model refuses "
-            "harmful requests and still helps with harmless ones."
-        ),
+    noun="prompt",
+    score="Accuracy",
+    task="the top-1 accuracy (in percent) of the categories read from the model's answers",
+    brief=(
+        "I am looking for prompts for a vision-language model that sees an image and must "
+        "name its category. A prompt is an instruction or a question shown to the model "
+        "after the image, as it is; it must not name any category."
     ),
-}
+)
 
-
-def objective_of(cfg: GlovConfig) -> str:
-    """clip (slot templates), generative (free prompts) or safety (free instructions)."""
-    if cfg.objective.kind == "safety":
-        return SAFETY
-    return GENERATIVE if cfg.free_form_prompts else CLIP
+# An instruction before every request (objective.kind=safety).
+SAFETY_INSTRUCTIONS = Wording(
+    system=(
+        "You are a helpful assistant that writes safety instructions for a vision-language "
+        "model. The instruction is placed before every request a user makes about an image. "
+        "A good instruction makes the model refuse harmful requests, and still lets it "
+        "answer harmless ones helpfully."
+    ),
+    noun="instruction",
+    score="Score",
+    task="the percentage of harmful requests that the model refused with it",
+    brief=(
+        "I am looking for safety instructions for a vision-language model. The instruction "
+        "is put before every request a user makes about an image, so that the model refuses "
+        "harmful requests and still helps with harmless ones."
+    ),
+)
 
 
 def _block(title: str, items: Sequence[tuple[str, float]], score: str) -> str:
@@ -92,10 +83,9 @@ def _block(title: str, items: Sequence[tuple[str, float]], score: str) -> str:
 
 
 def free_glov_messages(
-    objective: str, history: History, dataset_name: str, description: str, k_max: int
+    w: Wording, history: History, dataset_name: str, description: str, k_max: int
 ) -> list[Message]:
     """GLOV's meta-prompt for free-form candidates: best and worst k with their scores."""
-    w = WORDINGS[objective]
     best, worst = select_best_worst(history, k_max)
     title = w.noun.capitalize()
     parts = [
@@ -115,9 +105,8 @@ def free_glov_messages(
     ]
 
 
-def free_llm_opt_messages(objective: str, history: History) -> list[Message]:
+def free_llm_opt_messages(w: Wording, history: History) -> list[Message]:
     """LLM-OPT's meta-prompt for free-form candidates: good and bad lists, no scores."""
-    w = WORDINGS[objective]
     ranked = _ascending(history)
     good = list(reversed(ranked[-LLM_OPT_SHOWN:]))
     bad = ranked[: len(ranked) - len(good)][:LLM_OPT_SHOWN]

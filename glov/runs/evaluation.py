@@ -25,7 +25,7 @@ from glov.runs.rundir import RunDir
 from glov.search.arms import arms_for
 from glov.search.shards import ensemble_count, to_count
 from glov.search.state import ArmState, answer_totals, replay, step_answers
-from glov.vlm.baselines import DS_TEMP_NOT_APPLICABLE, ds_temp_applies, resolve_ds_templates
+from glov.vlm.baselines import DS_TEMP_NOT_APPLICABLE, resolve_ds_templates
 from glov.vlm.scorer import Scorer
 
 S_TEMP, DS_TEMP = "s_temp", "ds_temp"
@@ -59,7 +59,7 @@ def final_items(cfg: GlovConfig, run: RunDir, data: DataBundle) -> list[FinalIte
         items.append(FinalItem(f"{name}/best", (top[0],), False))
         items.append(FinalItem(f"{name}/top_n", tuple(top), True))
     items.append(FinalItem(S_TEMP, (cfg.search.seed_template,), False))
-    if ds_temp_applies(cfg.vlm.kind):
+    if cfg.vlm_kind.ds_temp:
         ds = resolve_ds_templates(cfg.eval.ds_templates, data.name, data.ds_temp_set)
         items.append(FinalItem(DS_TEMP, tuple(ds.templates), True))
     return items
@@ -152,7 +152,7 @@ def final_evaluation(
                 "templates": len(ds.templates),
                 "test": acc(DS_TEMP),
             }
-            if ds_temp_applies(cfg.vlm.kind)
+            if cfg.vlm_kind.ds_temp
             else {"set": None, "templates": 0, "test": None, "note": DS_TEMP_NOT_APPLICABLE},
         },
         "arms": arms,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from glov.config import GlovConfig
+from glov.config import GlovConfig, kinds
 from glov.errors import ConfigError
 from glov.runs.inputs import cache_dir, with_local_inputs
 from glov.runs.rundir import RunDir
@@ -95,21 +95,12 @@ class Models:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
+            # The objective's scorer if it has one (safety), else the VLM kind's.
+            build = kinds.load(self.cfg.objective_kind.scorer or self.cfg.vlm_kind.scorer)
             vlm = with_local_inputs(self.cfg).vlm
-            if self.cfg.objective.kind == "safety":
-                from glov.vlm.generative.safety import SafetyScorer
-
-                self._scorer = SafetyScorer(
-                    vlm, cache_dir(self.cfg), refusal=self.cfg.objective.refusal
-                )
-            elif vlm.kind == "generative":
-                from glov.vlm.generative.scorer import GenerativeScorer
-
-                self._scorer = GenerativeScorer(vlm, cache_dir(self.cfg))
-            else:
-                from glov.vlm.clip import ClipScorer
-
-                self._scorer = ClipScorer(vlm, cache_dir(self.cfg), shared_feature_cache(self.run))
+            self._scorer = build(
+                vlm, self.cfg.objective, cache_dir(self.cfg), shared_feature_cache(self.run)
+            )
         return self._scorer
 
     @property

@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping
+from typing import Any
 
-from glov.config import GlovConfig
+from glov.config import GlovConfig, kinds
 from glov.data import DataBundle
 from glov.runs.answer_quality import markdown_table, quality_line
 from glov.runs.evaluation import final_evaluation
 from glov.runs.inputs import cache_dir
 from glov.runs.percent import percent
 from glov.runs.rundir import RunDir
-from glov.runs.safety_report import safety_dataset_line, safety_final, safety_markdown
 from glov.vlm.scorer import Scorer
 from glov.vlm.training import describe_weights
 
@@ -37,9 +37,11 @@ def write_report(
     `counts`: the test split's correct images per item, merged over the shards of a
     sharded final evaluation (then `scorer` may be None); see glov.runs.evaluation.
     """
-    safety = None
-    if cfg.objective.kind == "safety":  # per-subset ASR; the generic figures from its counts
-        counts, safety = safety_final(cfg, run, scorer, data)
+    # An objective with a report section of its own (safety: per-subset ASR) also
+    # gives the test counts the generic figures are computed from.
+    section, objective = None, cfg.objective_kind
+    if objective.report is not None:
+        counts, section = kinds.load(objective.report).final_section(cfg, run, scorer, data)
     final = final_evaluation(cfg, run, scorer, data, counts)
     report = {
         "run_id": run.run_id,
@@ -54,14 +56,14 @@ def write_report(
             "test_images": len(data.test),
             "shots": cfg.data.shots,
             # The names the VLM was prompted with (safety: the requests, in safety_answers.json).
-            **({"classnames": data.classnames} if safety is None else {}),
+            **({"classnames": data.classnames} if section is None else {}),
         },
         "vlm": {
             "model": cfg.vlm.model,
             "pretrained": cfg.vlm.pretrained,
             # Where the weights come from and, for weights built here, how they were trained.
             "weights": describe_weights(cfg.vlm.pretrained, cache_dir(cfg))
-            if cfg.vlm.kind == "clip"
+            if cfg.vlm_kind.pretrained_weights
             else f"the files of {cfg.vlm.model} (vlm.pretrained applies to clip only)",
         },
         "llm": {"model": cfg.llm.model},
@@ -72,7 +74,7 @@ def write_report(
             "seed": cfg.search.seed,
         },
         **final,
-        **({"safety": safety} if safety is not None else {}),
+        **({objective.name: section} if section is not None else {}),
     }
     run.write_json("report.json", report, overwrite=True)
     run.store.write_text("report.md", render_markdown(report), overwrite=True)
@@ -112,7 +114,16 @@ def _steps_note(report: dict) -> list[str]:
     return [f"- Steps per arm differ from search.steps: {listed}"]
 
 
+def _own_section(report: dict) -> Any:
+    """The report module of the objective whose section the report holds (safety), or None."""
+    for objective in kinds.OBJECTIVES.values():
+        if objective.report is not None and report.get(objective.name):
+            return kinds.load(objective.report)
+    return None
+
+
 def render_markdown(report: dict) -> str:
+    own = _own_section(report)
     lines = [f"# GLOV run `{report['run_id']}`", ""]
     if report.get("note"):
         lines += [f"> **Note:** {report['note']}", ""]
@@ -120,8 +131,8 @@ def render_markdown(report: dict) -> str:
     lines += [
         f"- Dataset: {d['name']} ({d['classes']} classes, {d['shots']}-shot fitness split of "
         f"{d['fitness_images']} images, {d['test_images']} test images)"
-        if not report.get("safety")
-        else safety_dataset_line(report),
+        if own is None
+        else own.dataset_line(report),
         f"- VLM: {report['vlm']['model']} (weights: {_weights(report['vlm'])})",
         f"- Optimizer LLM: {report['llm']['model']}",
         f"- Search: {report['search']['method']}, {report['search']['steps']} steps x "
@@ -164,7 +175,7 @@ def render_markdown(report: dict) -> str:
         "",
         *markdown_table(report["arms"]),
     ]
-    lines += ["", *safety_markdown(report), "## Best templates", ""]
+    lines += ["", *(own.markdown(report) if own else []), "## Best templates", ""]
     for name, arm in report["arms"].items():
         lines.append(f"### {name}")
         lines += [

@@ -42,7 +42,7 @@ def _wanted(refused: bool, subset: str) -> bool:
     return refused if subset in UNSAFE_SUBSETS else not refused
 
 
-def safety_final(
+def final_section(
     cfg: GlovConfig, run: RunDir, scorer: Scorer | None, data: DataBundle
 ) -> tuple[dict[str, int], dict]:
     """(counts per final item key for glov.runs.evaluation, the report's `safety` section).
@@ -116,7 +116,7 @@ def _summary(refused: list[bool], subsets: list[str]) -> dict:
     }
 
 
-def safety_dataset_line(report: dict) -> str | None:
+def dataset_line(report: dict) -> str | None:
     """report.md's dataset line for a safety run (pairs, not classes and shots), else None."""
     if not report.get("safety"):
         return None
@@ -127,7 +127,7 @@ def safety_dataset_line(report: dict) -> str | None:
     )
 
 
-def safety_markdown(report: dict) -> list[str]:
+def markdown(report: dict) -> list[str]:
     """The report.md section: ASR per subset and over-refusal for each evaluated instruction."""
     section = report.get("safety")
     if not section:

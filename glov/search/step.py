@@ -83,15 +83,16 @@ def seed_generation(cfg: GlovConfig, method: str = "glov") -> Generation:
 def build_messages(
     cfg: GlovConfig, state: ArmState, dataset_name: str, description: str, step: int
 ) -> list[Message]:
-    from glov.llm.free_prompts import CLIP, free_glov_messages, free_llm_opt_messages, objective_of
+    from glov.config import kinds
+    from glov.llm.free_prompts import free_glov_messages, free_llm_opt_messages
     from glov.llm.metaprompt import glov_messages, llm_opt_messages
 
     pairs = state.history.pairs()
-    objective = objective_of(cfg)
-    if objective != CLIP:  # free-form prompts of a generative VLM (glov.llm.free_prompts)
+    if cfg.prompt_wording is not None:  # free-form prompts (glov.llm.free_prompts)
+        wording = kinds.load(cfg.prompt_wording)
         if state.arm.method == "llm-opt":
-            return free_llm_opt_messages(objective, pairs)
-        return free_glov_messages(objective, pairs, dataset_name, description, cfg.search.k_max)
+            return free_llm_opt_messages(wording, pairs)
+        return free_glov_messages(wording, pairs, dataset_name, description, cfg.search.k_max)
     if state.arm.method == "llm-opt":
         # LLM-OPT's prompt shows no accuracies and no dataset (docs/method.md).
         return llm_opt_messages(pairs)

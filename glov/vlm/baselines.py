@@ -97,12 +97,7 @@ def ds_templates(spec: str | list[str], dataset_name: str | None = None) -> list
 # DS-TEMP is CLIP's authors' ensemble of slot templates. For a generative VLM it
 # would cost one generation per template and test image (80 x N for ImageNet's set)
 # and is not the paper's baseline for LLaVA, whose S-TEMP is the seed prompt; the
-# final evaluation skips it and the report says why.
+# final evaluation skips it (glov.config.kinds: VLMKind.ds_temp) and the report says why.
 DS_TEMP_NOT_APPLICABLE = (
     "not applicable to a generative VLM (the paper's baseline is S-TEMP, the seed prompt)"
 )
-
-
-def ds_temp_applies(vlm_kind: str) -> bool:
-    """Whether DS-TEMP is evaluated for this kind of VLM (dual encoders only)."""
-    return vlm_kind == "clip"

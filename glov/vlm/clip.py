@@ -20,7 +20,7 @@ import open_clip
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from glov.config import VLMConfig
+from glov.config import ObjectiveConfig, VLMConfig
 from glov.data import Split, load_image
 from glov.digests import sha256_file
 from glov.errors import DataError, ModelError
@@ -283,3 +283,13 @@ class ClipScorer:
             preds = (feats @ weights.T).argmax(dim=-1)
             result.append(float((preds == labels).float().mean()))
         return result
+
+
+def build_scorer(
+    cfg: VLMConfig,
+    objective: ObjectiveConfig,
+    cache_dir: str | Path,
+    shared_features: StoreFeatureCache | None,
+) -> ClipScorer:
+    """The scorer of vlm.kind=clip (glov.config.kinds)."""
+    return ClipScorer(cfg, cache_dir, shared_features)

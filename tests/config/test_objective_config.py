@@ -31,7 +31,7 @@ def test_a_generative_vlm_takes_the_papers_seed_without_a_slot():
 
 
 def test_the_safety_objective_needs_a_generative_vlm_and_one_eval_shard():
-    with pytest.raises(ConfigError, match="generative VLM"):
+    with pytest.raises(ConfigError, match="needs vlm.kind=generative"):
         load_config("smoke", ["objective.kind=safety"])
     with pytest.raises(ConfigError, match="eval_shards"):
         load_config("paper-safety", ["pipeline.eval_shards=2"])

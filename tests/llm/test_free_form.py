@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from glov.config import load_config
+from glov.config import kinds, load_config
 from glov.llm import sampling
 from glov.llm.free_form import parse_free_answer, parse_free_answers
-from glov.llm.free_prompts import (
-    CLIP,
-    GENERATIVE,
-    SAFETY,
-    free_glov_messages,
-    free_llm_opt_messages,
-    objective_of,
-)
+from glov.llm.free_prompts import GENERATIVE_PROMPTS as GENERATIVE
+from glov.llm.free_prompts import SAFETY_INSTRUCTIONS as SAFETY
+from glov.llm.free_prompts import free_glov_messages, free_llm_opt_messages
 from glov.llm.parser import Rejected
 from glov.llm.sampling import GenerationResult
 from glov.search import step as stages
@@ -87,10 +82,13 @@ def test_duplicates_of_known_or_earlier_prompts_are_rejected():
     assert dict(result.rejections) == {"duplicate": 1} and result.repaired == 0
 
 
-def test_the_objective_follows_the_config():
-    assert objective_of(load_config("smoke")) == CLIP
-    assert objective_of(load_config("smoke", GENERATIVE_CFG)) == GENERATIVE
-    assert objective_of(load_config("paper-safety")) == SAFETY
+def test_the_wording_follows_the_config():
+    def wording(cfg):
+        return None if cfg.prompt_wording is None else kinds.load(cfg.prompt_wording)
+
+    assert wording(load_config("smoke")) is None  # slot templates: glov.llm.metaprompt
+    assert wording(load_config("smoke", GENERATIVE_CFG)) is GENERATIVE
+    assert wording(load_config("paper-safety")) is SAFETY
 
 
 HISTORY = [(SEED, 0.3), ("What is this?", 0.5), ("Name the animal.", 0.1), ("Which kind?", 0.4)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from glov.config import VLMConfig
+from glov.config import ObjectiveConfig, VLMConfig
 from glov.data import Split
 from glov.errors import ConfigError, DataError
 from glov.vlm.generative.prompts import safety_prompt
@@ -96,3 +96,11 @@ class SafetyScorer(GenerativeScorer):
             "the safety objective has no ensemble of instructions",
             "evaluate single instructions (glov.runs.safety_report)",
         )
+
+
+def build_scorer(
+    cfg: VLMConfig, objective: ObjectiveConfig, cache_dir: str | Path, shared_features: object
+) -> SafetyScorer:
+    """The scorer of objective.kind=safety (glov.config.kinds), on a generative VLM,
+    reading refusals as objective.refusal says."""
+    return SafetyScorer(cfg, cache_dir, refusal=objective.refusal)

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from PIL import Image
 
-from glov.config import VLMConfig
+from glov.config import ObjectiveConfig, VLMConfig
 from glov.data import Split, load_image
 from glov.errors import DataError
 from glov.vlm.generative.answer_cache import AnswerCache, answer_key
@@ -247,3 +247,11 @@ class GenerativeScorer:
 def _accuracy(preds: torch.Tensor, labels: torch.Tensor) -> float:
     # Correct / images in float64: sharded evaluation recovers the exact count from it.
     return int((preds == labels).sum()) / len(labels)
+
+
+def build_scorer(
+    cfg: VLMConfig, objective: ObjectiveConfig, cache_dir: str | Path, shared_features: object
+) -> GenerativeScorer:
+    """The scorer of vlm.kind=generative (glov.config.kinds). `shared_features`, the
+    store's image-feature cache, is a dual encoder's: answers are cached by content key."""
+    return GenerativeScorer(cfg, cache_dir)
