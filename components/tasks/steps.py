@@ -62,7 +62,7 @@ def generate_task(
         state = replay(a, history, cfg.guidance.negative)
         data = read_data(cfg, data_path)
         models = Models(cfg, run=run)
-        steering = models.steering if a.method == "glov" else None
+        steering = models.steering if a.steers else None
         generation = stages.generate(
             cfg, models.llm, steering, state, step, data.name, data.description, data.classnames
         )

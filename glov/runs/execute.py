@@ -64,7 +64,7 @@ def run_stages(
         if step == 0:
             generation = stages.seed_generation(cfg, state.arm.method)
         else:
-            steering = models.steering if state.arm.method == "glov" else None
+            steering = models.steering if state.arm.steers else None
             generation = stages.generate(
                 cfg, models.llm, steering, state, step, data.name, data.description, data.classnames
             )

@@ -111,7 +111,7 @@ class Models:
             llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
             # A layer that does not fit the model fails now, as the model loads,
             # not when guidance first switches on (possibly hours into a run).
-            if any(arm.alpha is not None for arm in arms_for(self.cfg)):
+            if any(arm.steers for arm in arms_for(self.cfg)):
                 self._steering = steering_vectors(self.cfg, llm)
             self._llm = llm
         return self._llm

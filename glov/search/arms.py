@@ -16,7 +16,15 @@ from glov.config import GlovConfig
 class Arm:
     name: str
     method: str
+    # The guidance strength of a steering arm (GLOV's alpha sweep); None for an
+    # arm that never steers (glov-noguide, llm-opt).
     alpha: float | None = None
+
+    @property
+    def steers(self) -> bool:
+        """Whether this arm's sampling is steered once its guidance is on: the one
+        answer to "does this arm steer" (alpha is set for exactly those arms)."""
+        return self.alpha is not None
 
 
 def arms_for(cfg: GlovConfig) -> list[Arm]:

@@ -118,7 +118,7 @@ def generate(
 
     messages = build_messages(cfg, state, dataset_name, description, step)
     steer, info = None, {"applied": False}
-    if state.arm.method == "glov" and state.guidance.active:
+    if state.arm.steers and state.guidance.active:
         if steering is None:
             raise ValueError("a glov arm with active guidance needs its steering vectors")
         steer, info = _steer(cfg, steering, state)
