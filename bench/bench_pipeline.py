@@ -102,10 +102,10 @@ def _tasks(profile: str, overrides: list[str]) -> dict[str, int]:
     """Tasks of one arm of the local DAG: all, and those that load a model."""
     from glov.config import load_config
     from glov.search.arms import arms_for
-    from pipelines.glov_pipeline import step_groups
+    from pipelines.plan import plan_pipeline
 
     cfg = load_config(profile, overrides)
-    groups = len(step_groups(cfg))
+    groups = len(plan_pipeline(cfg).groups)
     arms = len(arms_for(cfg))
     if cfg.pipeline.steps_per_pod > 1:  # one fused pod per group
         model, light = arms * groups, 0

@@ -74,29 +74,29 @@ def add_pipeline_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from pipelines.limits import check_workflow_limits
+    from pipelines.plan import plan_pipeline
 
     cfg = config_from(args)
-    check_workflow_limits(cfg)  # before kfp is even imported
+    plan = plan_pipeline(cfg)  # refuses what cannot run, before kfp is even imported
     from pipelines.compile import compile_pipeline
-    from pipelines.glov_pipeline import pipeline_name, step_groups
+    from pipelines.glov_pipeline import pipeline_name
 
     out = compile_pipeline(
-        cfg,
+        plan,
         args.output or f"{pipeline_name(cfg)}.yaml",
         kubernetes=args.kubernetes_manifest,
         namespace=args.namespace,
     )
     print(
         f"wrote {out}: pipeline {pipeline_name(cfg)}, {cfg.search.steps} steps in "
-        f"{len(step_groups(cfg))} sub-DAGs per arm"
+        f"{len(plan.groups)} sub-DAGs per arm"
     )
     return 0
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from pipelines.kfp_auth import resolve_auth
-    from pipelines.limits import check_workflow_limits
+    from pipelines.plan import plan_pipeline
     from pipelines.submit import (
         check_namespace,
         healthz,
@@ -116,14 +116,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     params = parse_params(args.params)
     # Everything that can be checked before the server is asked anything.
-    check_workflow_limits(cfg)
+    plan = plan_pipeline(cfg)
     submit_request(cfg, "", run_name=args.run_name, params=params, experiment=args.experiment)
     auth = resolve_auth(args.token_file)
     with kfp_errors(args.host, args.namespace, auth):
         check_namespace(healthz(args.host), args.namespace, "pass --namespace")
         client = make_client(args.host, args.namespace, auth)
         run_id = submit(
-            cfg,
+            plan,
             args.host,
             experiment=args.experiment,
             run_name=args.run_name,

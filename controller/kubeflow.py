@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from controller.spec import RESUME_ANNOTATION
-from glov.config import GlovConfig, config_to_yaml
+from glov.config import config_to_yaml
 from glov.errors import GlovError
 from pipelines.kfp_auth import SA_TOKEN_PATH_ENV, KfpAuth, refusal
+from pipelines.plan import PipelinePlan
 from pipelines.submit import NamespaceRequired, check_namespace, healthz, make_client
 
 # Seconds per HTTP request: kfp.Client sets none, and a hung API server would
@@ -270,13 +271,13 @@ class PackageCache:
                 self._specs[path] = spec
             return self._specs[path]
 
-    def package(self, cfg: GlovConfig) -> Path:
+    def package(self, plan: PipelinePlan) -> Path:
         from pipelines.compile import compile_pipeline
 
-        digest = hashlib.sha256(config_to_yaml(cfg).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(config_to_yaml(plan.cfg).encode()).hexdigest()[:16]
         path = self._dir / f"pipeline-{digest}.yaml"
         with self._lock:
             if not path.is_file():
-                tmp = compile_pipeline(cfg, path.with_suffix(".tmp.yaml"))
+                tmp = compile_pipeline(plan, path.with_suffix(".tmp.yaml"))
                 tmp.replace(path)
         return path

@@ -214,7 +214,7 @@ class Reconciler:
                 if found is not None:
                     run_id, how = found.run_id, "adopted"
                 else:
-                    package = self.packages.package(run.cfg)
+                    package = self.packages.package(run.plan)
                     request = submit_request(
                         run.cfg,
                         package,

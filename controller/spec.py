@@ -16,6 +16,7 @@ from components.run_parameters import PARAMETERS_BY_NAME, STORE_URI_ENV
 from glov.config import GlovConfig, apply_override, load_config, profile_names, validate_config
 from glov.errors import GlovError
 from glov.runs.rundir import RUN_ID_PATTERN
+from pipelines.plan import PipelinePlan, plan_pipeline
 
 # The API of the resource (manifests/base/operator/crd.yaml).
 GROUP = "glov.dev"
@@ -48,6 +49,8 @@ class SpecError(GlovError):
 @dataclass(frozen=True)
 class RunSpec:
     cfg: GlovConfig
+    # The pipeline's shape (pipelines/plan.py), planned once when the spec is read.
+    plan: PipelinePlan
     endpoint: str
     experiment: str
     kubeflow_namespace: str | None
@@ -119,15 +122,29 @@ def _config(spec: dict[str, Any]) -> GlovConfig:
     try:
         return validate_config(data)
     except GlovError as exc:
-        # The override that set the key the error names (the last one wins).
-        field = "spec.overrides" if overrides else "spec.config"
-        for i, assignment in enumerate(overrides):
-            key = str(assignment).partition("=")[0].strip()
-            if f"'{key}'" in exc.problem:
-                field = f"spec.overrides[{i}]"
-        if spec.get("kueue") and "pipeline.kueue" in exc.problem:
-            field = "spec.kueue"
-        raise SpecError(field, *_problem(exc)) from None
+        raise SpecError(_field_of(exc, spec), *_problem(exc)) from None
+
+
+def _field_of(exc: GlovError, spec: dict[str, Any]) -> str:
+    """The spec field that set what `exc` names: the override that set the key (the
+    last one wins), spec.kueue for pipeline.kueue, else the overrides or the config."""
+    overrides = spec.get("overrides") or []
+    field = "spec.overrides" if overrides else "spec.config"
+    for i, assignment in enumerate(overrides):
+        key = str(assignment).partition("=")[0].strip()
+        if f"'{key}'" in exc.problem or f"{key}=" in exc.problem:
+            field = f"spec.overrides[{i}]"
+    if spec.get("kueue") and "pipeline.kueue" in exc.problem:
+        field = "spec.kueue"
+    return field
+
+
+def _plan(cfg: GlovConfig, spec: dict[str, Any]) -> PipelinePlan:
+    """The pipeline's shape; a config the pipeline cannot run is a spec error."""
+    try:
+        return plan_pipeline(cfg)
+    except GlovError as exc:
+        raise SpecError(_field_of(exc, spec), *_problem(exc)) from None
 
 
 _TYPES = {
@@ -161,6 +178,7 @@ def _parameters(raw: Any) -> dict[str, Any]:
 def parse_spec(spec: dict[str, Any], *, name: str, uid: str) -> RunSpec:
     """The submission a GlovRun asks for; SpecError names the first bad field."""
     cfg = _config(spec)
+    plan = _plan(cfg, spec)
     kubeflow = spec.get("kubeflow") or {}
     endpoint = str(kubeflow.get("endpoint") or "")
     if not endpoint.startswith(("http://", "https://")):
@@ -185,6 +203,7 @@ def parse_spec(spec: dict[str, Any], *, name: str, uid: str) -> RunSpec:
         )
     return RunSpec(
         cfg=cfg,
+        plan=plan,
         endpoint=endpoint.rstrip("/"),
         experiment=kubeflow.get("experiment") or cfg.pipeline.experiment,
         kubeflow_namespace=kubeflow.get("namespace") or None,

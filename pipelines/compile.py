@@ -1,5 +1,5 @@
-"""Compile the GLOV pipeline for a config into a KFP v2 pipeline YAML (within the
-cluster's limits, pipelines/limits.py)."""
+"""Compile the GLOV pipeline of a plan (pipelines/plan.py, which keeps it within the
+cluster's limits) into a KFP v2 pipeline YAML."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ import hashlib
 import warnings
 from pathlib import Path
 
-from glov.config import GlovConfig, config_to_yaml
+from glov.config import config_to_yaml
 from glov.os_errors import check_creatable, parents_made_for
-from pipelines.limits import check_workflow_limits
+from pipelines.plan import PipelinePlan
 
 
 def compile_pipeline(
-    cfg: GlovConfig,
+    plan: PipelinePlan,
     out_path: str | Path,
     *,
     kubernetes: bool = False,
     namespace: str | None = None,
 ) -> Path:
-    """Write the pipeline YAML for `cfg` (run parameters default to its values).
+    """Write the pipeline YAML of `plan` (run parameters default to its config's values).
 
     With `kubernetes`, write Kubeflow's Kubernetes-native `Pipeline` and
     `PipelineVersion` resources instead (KFP's Kubernetes API mode), for a team
@@ -30,9 +30,8 @@ def compile_pipeline(
 
     from pipelines.glov_pipeline import build_pipeline, pipeline_name
 
-    # Before compiling (which takes a while) and before the file exists: a YAML
-    # the cluster would refuse is never written.
-    check_workflow_limits(cfg)
+    # plan_pipeline refused a config the cluster would refuse, before this is called.
+    cfg = plan.cfg
     out = Path(out_path)
     check_creatable(out, "file")
     with parents_made_for(out), warnings.catch_warnings():
@@ -52,6 +51,6 @@ def compile_pipeline(
                 ),
             }
         compiler.Compiler().compile(
-            pipeline_func=build_pipeline(cfg), package_path=str(out), **extra
+            pipeline_func=build_pipeline(plan), package_path=str(out), **extra
         )
     return out

@@ -1,4 +1,4 @@
-"""The GLOV DAG, built from a config at compile time.
+"""The GLOV DAG, built at compile time from the plan of a config (pipelines/plan.py).
 
     data-prep ──> for each arm (ParallelFor over data-prep's arm list) ──> final
                      seed ─> step-01 ─> step-02 ─> ... ─> step-NN
@@ -28,7 +28,6 @@
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input
@@ -48,35 +47,8 @@ from components.run_parameters import RUN_PARAMETERS, parameter_defaults
 from components.seed_template import seed_template
 from glov.config import GlovConfig, config_to_yaml
 from pipelines.placement import Placement
-
-
-@dataclass(frozen=True)
-class StepGroup:
-    """Steps first..last of every arm, one sub-DAG of the pipeline."""
-
-    first: int
-    last: int
-    name: str
-    display_name: str
-    fused: bool
-
-
-def step_groups(cfg: GlovConfig) -> list[StepGroup]:
-    n, k = cfg.search.steps, cfg.pipeline.steps_per_pod
-    width = max(2, len(str(n)))
-    if k == 1:
-        groups = [StepGroup(0, 0, "seed", "seed (step 0)", False)]
-        groups += [
-            StepGroup(s, s, f"step-{s:0{width}d}", f"step {s}", False) for s in range(1, n + 1)
-        ]
-        return groups
-    groups, first, last = [], 0, min(k, n)  # the seed joins the first group
-    while True:
-        name = f"steps-{first:0{width}d}-{last:0{width}d}"
-        groups.append(StepGroup(first, last, name, f"steps {first}-{last}", True))
-        if last >= n:
-            return groups
-        first, last = last + 1, min(last + k, n)
+from pipelines.plan import PipelinePlan
+from pipelines.step_groups import StepGroup
 
 
 def pipeline_name(cfg: GlovConfig) -> str:
@@ -84,25 +56,18 @@ def pipeline_name(cfg: GlovConfig) -> str:
     return f"glov-{slug}"[:128]
 
 
-def _describe(cfg: GlovConfig) -> str:
+def _describe(plan: PipelinePlan) -> str:
+    cfg = plan.cfg
     per_pod = cfg.pipeline.steps_per_pod
     return (
         f"GLOV prompt optimisation (profile {cfg.profile}): an LLM optimises the prompt "
         f"templates of a CLIP VLM. {cfg.search.steps} steps per arm "
         f"({'one pod per stage' if per_pod == 1 else f'{per_pod} steps per pod'}); "
         "the arms (alpha sweep, compared methods) run in parallel. "
-        + _describe_shards(cfg)
+        + plan.describe_shards()
         + "Re-running with the "
         "same run_id resumes: finished steps are reused from the run directory."
     )
-
-
-def _describe_shards(cfg: GlovConfig) -> str:
-    n = cfg.pipeline.eval_shards
-    if n == 1:
-        return ""
-    what = "each step's and the final" if cfg.pipeline.steps_per_pod == 1 else "the final test"
-    return f"VLM evaluation ({what}) split over {n} pods. "
 
 
 def _docstring() -> str:
@@ -138,7 +103,7 @@ Returns:
 """
 
 
-def _group_dag(group: StepGroup, placement: Placement) -> Callable:
+def _group_dag(group: StepGroup, plan: PipelinePlan, placement: Placement) -> Callable:
     """One sub-DAG: the steps of `group` for one arm; returns the updated history."""
     if group.fused:
 
@@ -160,7 +125,7 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
         fused_dag.__doc__ = _GROUP_DOC
         return dsl.pipeline(name=group.name, description=f"GLOV {group.display_name}")(fused_dag)
 
-    step, shards = group.first, placement.p.eval_shards
+    step, sharded, shards = group.first, plan.sharded_steps, plan.eval_shards
 
     def step_dag(
         config: Input[Artifact], data: Input[Dataset], history: Input[Artifact], arm: dict
@@ -174,7 +139,7 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
         else:
             gen = generate(config=config, data=data, history=history, arm=arm, step=step)
             placement.apply(gen, "llm", "generate", image="gpu")
-        if shards == 1:
+        if not sharded:
             ev = evaluate(config=config, data=data, candidates=gen.outputs["candidates"])
             placement.apply(ev, "vlm", "evaluate", image="gpu")
             rk = rank(
@@ -210,9 +175,12 @@ def _group_dag(group: StepGroup, placement: Placement) -> Callable:
     return dsl.pipeline(name=group.name, description=description)(step_dag)
 
 
-def _final(placement: Placement, config, data, histories: dsl.Collected, shards: int) -> None:
+def _final(
+    plan: PipelinePlan, placement: Placement, config, data, histories: dsl.Collected
+) -> None:
     """The test evaluation and report: one GPU task, or N GPU shards and a CPU merge."""
-    if shards == 1:
+    shards = plan.eval_shards
+    if not plan.sharded_final:
         report = final(config=config, data=data, histories=histories)
         placement.apply(report, "vlm", "final evaluation and report", image="gpu")
         return
@@ -234,16 +202,18 @@ def _final(placement: Placement, config, data, histories: dsl.Collected, shards:
     placement.apply(report, "cpu", "final report", image="cpu")
 
 
-def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
-    """The pipeline for `cfg`: run parameters default to its values.
+def build_pipeline(plan: PipelinePlan, *, threads: int | None = None) -> Callable:
+    """The pipeline for `plan` (pipelines.plan.plan_pipeline): run parameters default
+    to its config's values.
 
     `threads`: torch threads per task (default: each task's CPU request).
     """
+    cfg = plan.cfg
     placement = Placement(cfg, threads)
     d = parameter_defaults(cfg)
     base_config = config_to_yaml(cfg)
     steps = cfg.search.steps
-    groups = [(g, _group_dag(g, placement)) for g in step_groups(cfg)]
+    groups = [(g, _group_dag(g, plan, placement)) for g in plan.groups]
     parallelism = cfg.pipeline.parallel_arms
 
     def glov(*args):
@@ -265,8 +235,8 @@ def build_pipeline(cfg: GlovConfig, *, threads: int | None = None) -> Callable:
                 task.set_display_name(group.display_name)
                 task.set_caching_options(enable_caching=cfg.pipeline.caching)
                 history = task.output
-        _final(placement, config, data, dsl.Collected(history), cfg.pipeline.eval_shards)
+        _final(plan, placement, config, data, dsl.Collected(history))
 
     glov.__signature__ = _signature(d)
     glov.__doc__ = _docstring()
-    return dsl.pipeline(name=pipeline_name(cfg), description=_describe(cfg))(glov)
+    return dsl.pipeline(name=pipeline_name(cfg), description=_describe(plan))(glov)

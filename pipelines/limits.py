@@ -58,8 +58,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glov.config import GlovConfig, config_to_yaml
 from glov.errors import ConfigError
+from pipelines.step_groups import group_shape
 
 ARGO_MAX_WORKFLOW_BYTES = 1_048_576
 ARGO_MAX_DAG_TASKS = 200
@@ -98,14 +98,6 @@ class WorkflowEstimate:
         return not (self.too_many_tasks or self.too_large)
 
 
-def group_shape(steps: int, steps_per_pod: int) -> tuple[int, int]:
-    """(separate-pod step groups, fused step groups) of one arm, as step_groups builds them."""
-    if steps_per_pod == 1:
-        return steps + 1, 0  # the seed and every step
-    # The seed joins the first group; then steps_per_pod steps per group.
-    return 0, max(1, -(-steps // steps_per_pod))
-
-
 def estimate(
     steps: int, steps_per_pod: int, config_bytes: int = 0, eval_shards: int = 1
 ) -> WorkflowEstimate:
@@ -134,10 +126,13 @@ def smallest_fitting_steps_per_pod(
     return None
 
 
-def check_workflow_limits(cfg: GlovConfig) -> WorkflowEstimate:
-    """Refuse a config whose compiled workflow a cluster would refuse; the estimate."""
-    steps, k, shards = cfg.search.steps, cfg.pipeline.steps_per_pod, cfg.pipeline.eval_shards
-    config_bytes = len(config_to_yaml(cfg).encode())
+def check_workflow_limits(steps: int, k: int, shards: int, config_bytes: int) -> WorkflowEstimate:
+    """Refuse a pipeline whose compiled workflow a cluster would refuse; the estimate.
+
+    `steps`, `k`, `shards`: search.steps, pipeline.steps_per_pod and
+    pipeline.eval_shards; `config_bytes`: the config's YAML. pipelines/plan.py
+    calls this once per pipeline it plans.
+    """
     est = estimate(steps, k, config_bytes, shards)
     if est.fits:
         return est

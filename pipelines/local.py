@@ -79,7 +79,11 @@ def run_local(
     from kfp import local
 
     from pipelines.glov_pipeline import build_pipeline
+    from pipelines.plan import plan_pipeline
 
+    # The pipeline's shape first: a config it cannot run (an objective that does
+    # not shard, a DAG over Argo's limits) is refused before anything is created.
+    plan = plan_pipeline(cfg)
     root = root or cfg.store.uri
     run_id = run_id or default_run_id(cfg.run.name)
     # The same checks as `glov run` (config, run directory, store, templates,
@@ -99,7 +103,7 @@ def run_local(
     arguments = {"run_id": run_id, "store_uri": root, **(params or {})}
     # kfp's local runner runs up to 2 arms at once; split this machine's cores between
     # them instead of letting two torch pools oversubscribe it.
-    pipeline = build_pipeline(cfg, threads=local_threads(cfg))
+    pipeline = build_pipeline(plan, threads=local_threads(cfg))
     console = TaskConsole(proot, proot / f"kfp-{run_id}.log", verbose=verbose)
     console.say(f"run {run_id}: task logs under {proot} (task.log in each task's directory)")
     with warnings.catch_warnings(), quiet_kfp(console):

@@ -19,6 +19,7 @@ from glov.config import GlovConfig
 from glov.errors import ConfigError, GlovError, RunDirError
 from glov.runs.rundir import RUN_ID_PATTERN, check_run_id, default_run_id
 from pipelines.kfp_auth import TOKEN_ENV, KfpAuth, refusal
+from pipelines.plan import PipelinePlan
 
 # Seconds per HTTP request of healthz(): kfp's own healthz call retries for about
 # half a minute, and a hung server would hold the caller.
@@ -135,7 +136,7 @@ def make_client(host: str, namespace: str | None = None, auth: KfpAuth | None = 
 
 
 def submit(
-    cfg: GlovConfig,
+    plan: PipelinePlan,
     host: str,
     experiment: str | None = None,
     run_name: str | None = None,
@@ -145,13 +146,13 @@ def submit(
     client: Any = None,
     auth: KfpAuth | None = None,
 ) -> str:
-    """Compile the pipeline for `cfg`, start a run on the KFP server at `host`; the run id."""
+    """Compile the pipeline of `plan`, start a run on the KFP server at `host`; the run id."""
     from pipelines.compile import compile_pipeline
 
     with tempfile.TemporaryDirectory(prefix="glov-submit-") as tmp:
-        package = compile_pipeline(cfg, Path(tmp) / "pipeline.yaml")
+        package = compile_pipeline(plan, Path(tmp) / "pipeline.yaml")
         request = submit_request(
-            cfg,
+            plan.cfg,
             package,
             experiment=experiment,
             run_name=run_name,

@@ -282,10 +282,4 @@ class GlovConfig(Section):
                 f"objective.kind={objective.name} needs vlm.kind={kinds} ({objective.needs})",
                 f"set vlm.kind={objective.vlm_kinds[0]} and a vlm.model of that kind",
             )
-        if not objective.shards and self.pipeline.eval_shards > 1:
-            raise ConfigError(
-                f"objective.kind={objective.name} does not shard its evaluation yet (the "
-                "per-subset final evaluation runs in one pod)",
-                "set pipeline.eval_shards=1",
-            )
         return self

@@ -79,6 +79,7 @@ class Compiled:
 def compile_cfg(tmp_path_factory) -> Callable[..., Compiled]:
     """Compile a profile (+ overrides) once per session; returns the parsed YAML."""
     from pipelines.compile import compile_pipeline
+    from pipelines.plan import plan_pipeline
 
     cache: dict[tuple, Compiled] = {}
 
@@ -87,7 +88,7 @@ def compile_cfg(tmp_path_factory) -> Callable[..., Compiled]:
         if key not in cache:
             cfg = load_config(profile, list(overrides))
             out = tmp_path_factory.mktemp("compiled") / "pipeline.yaml"
-            compile_pipeline(cfg, out)
+            compile_pipeline(plan_pipeline(cfg), out)
             cache[key] = Compiled(cfg, out)
         return cache[key]
 

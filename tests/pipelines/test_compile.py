@@ -10,7 +10,7 @@ import yaml
 from components import images
 from components.run_parameters import RUN_PARAMETERS, parameter_defaults
 from glov.config import config_to_yaml, profile_names
-from pipelines.glov_pipeline import step_groups
+from pipelines.plan import plan_pipeline
 
 PROFILES = profile_names()
 # One pod per stage, at a step count a cluster accepts that way (paper-clip's 100
@@ -63,7 +63,7 @@ def test_one_named_sub_dag_per_step_in_the_arm_loop(compile_cfg, profile):
 def test_shipped_profile_groups_cover_every_step_once(compile_cfg, profile):
     c = compile_cfg(profile)
     k, n = c.cfg.pipeline.steps_per_pod, c.cfg.search.steps
-    groups = step_groups(c.cfg)
+    groups = plan_pipeline(c.cfg).groups
     assert [g.name for g in groups] == sorted(c.loop())
     covered = [s for g in groups for s in range(g.first, g.last + 1)]
     assert covered == list(range(n + 1))
@@ -156,7 +156,7 @@ def test_shipped_profiles_gpu_requests_follow_the_config(compile_cfg, profile):
         expected.append("final")
     assert with_gpu == sorted(expected)
     if profile == "paper-clip":  # every fused pod and the final evaluation get a GPU
-        assert len(with_gpu) == 1 + len(step_groups(c.cfg))
+        assert len(with_gpu) == 1 + len(plan_pipeline(c.cfg).groups)
     if profile == "smoke":  # CPU devices: no pod waits for a GPU node
         assert with_gpu == []
 

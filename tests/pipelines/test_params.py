@@ -19,6 +19,7 @@ from components.run_parameters import (
 from glov.config import config_to_yaml, load_config, profile_names
 from glov.errors import ConfigError, RunDirError
 from glov.runs.report import embed_plot
+from pipelines.plan import plan_pipeline
 from pipelines.submit import parse_params, submit_request
 
 
@@ -167,7 +168,8 @@ def test_submit_sends_the_request_to_the_client(tmp_path):
 
     client = Client()
     cfg = load_config("smoke")
-    assert submit(cfg, "http://kfp", run_name="r", params={"seed": 3}, client=client) == "run-123"
+    plan = plan_pipeline(cfg)
+    assert submit(plan, "http://kfp", run_name="r", params={"seed": 3}, client=client) == "run-123"
     assert client.kwargs["arguments"] == {"seed": 3, "run_id": "r"}
     assert client.spec["pipelineInfo"]["name"] == "glov-smoke"
 
@@ -232,7 +234,7 @@ def test_pipeline_signature_is_built_from_the_table():
     from pipelines.glov_pipeline import build_pipeline
 
     cfg = load_config("smoke")
-    inputs = build_pipeline(cfg).component_spec.inputs
+    inputs = build_pipeline(plan_pipeline(cfg)).component_spec.inputs
     assert list(inputs) == [p.name for p in RUN_PARAMETERS]
     defaults = parameter_defaults(cfg)
     assert {name: spec.default for name, spec in inputs.items()} == defaults

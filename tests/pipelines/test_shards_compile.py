@@ -7,7 +7,8 @@ import pytest
 from components import images
 from glov.config import load_config
 from glov.errors import ConfigError
-from pipelines.limits import check_workflow_limits, estimate
+from pipelines.limits import estimate
+from pipelines.plan import plan_pipeline
 
 SHARDED = ("pipeline.eval_shards=4",)
 # Separate pods per stage at a step count a cluster accepts with 4 shards.
@@ -114,15 +115,15 @@ def _paper(*overrides: str):
 def test_sharded_size_boundary():
     # Measured with the KFP 2.17 backend compiler: 43 steps with 4 shards 948,746 B
     # (accepted); the guard allows 43 and refuses 44 (~1.0 MB, within 5% of maxSize).
-    check_workflow_limits(_paper(*SHARDED, "pipeline.steps_per_pod=1", "search.steps=43"))
+    plan_pipeline(_paper(*SHARDED, "pipeline.steps_per_pod=1", "search.steps=43"))
     with pytest.raises(ConfigError) as err:
-        check_workflow_limits(_paper(*SHARDED, "pipeline.steps_per_pod=1", "search.steps=44"))
+        plan_pipeline(_paper(*SHARDED, "pipeline.steps_per_pod=1", "search.steps=44"))
     assert "pipeline.eval_shards=4" in err.value.problem
     assert "bytes of Argo workflow" in err.value.problem
     assert "lower search.steps to 43" in err.value.fix
     assert "pipeline.steps_per_pod=2" in err.value.fix
     # Unsharded, 44 steps fit.
-    check_workflow_limits(_paper("pipeline.steps_per_pod=1", "search.steps=44"))
+    plan_pipeline(_paper("pipeline.steps_per_pod=1", "search.steps=44"))
 
 
 @pytest.mark.parametrize("bad", ["0", "65", "two"])
