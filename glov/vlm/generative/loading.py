@@ -16,9 +16,7 @@ import torch
 
 from glov.config import VLMConfig
 from glov.errors import ModelError
-from glov.vlm.device import pick_device
-
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+from glov.hf import pick_device, pick_dtype, prepare_batched_decoding
 
 # Model types (config.json) the stock classes cannot drive, and why; checked before loading.
 UNSUPPORTED: dict[str, tuple[str, str]] = {
@@ -64,20 +62,12 @@ class LoadedVLM:
         return int(value) if value else None
 
 
-def pick_dtype(spec: str, device: torch.device) -> torch.dtype:
-    if spec != "auto":
-        return _DTYPES[spec]
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32  # half precision on CPU is slow and numerically poor
-
-
 def load_vlm(model_dir: Path, cfg: VLMConfig) -> LoadedVLM:
     """The model and processor in `model_dir`, ready for greedy batched generation."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor, GenerationConfig
+    from transformers import AutoModelForImageTextToText, AutoProcessor
 
     _refuse_unsupported(model_dir)
-    device = pick_device(cfg.device)
+    device = pick_device(cfg.device, "vlm.device")
     dtype = pick_dtype(cfg.dtype, device)
     kwargs: dict[str, Any] = dict(trust_remote_code=cfg.trust_remote_code, local_files_only=True)
     try:
@@ -95,19 +85,6 @@ def load_vlm(model_dir: Path, cfg: VLMConfig) -> LoadedVLM:
             f"the processor in {model_dir} has no tokenizer or no chat template",
             "use a chat (instruction-tuned) VLM whose processor ships a chat template",
         )
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     model = model.to(device).eval()
-    old = model.generation_config
-    eos: list[int] = []
-    for value in (old.eos_token_id, tokenizer.eos_token_id):
-        for e in value if isinstance(value, list) else [value]:
-            if e is not None and int(e) not in eos:
-                eos.append(int(e))
-    model.generation_config = GenerationConfig(
-        bos_token_id=old.bos_token_id,
-        eos_token_id=eos,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    eos = prepare_batched_decoding(model, tokenizer)
     return LoadedVLM(model, processor, device, dtype, eos, int(tokenizer.pad_token_id))

@@ -19,6 +19,7 @@ from pathlib import Path
 from glov.digests import sha256_file
 from glov.errors import ModelError
 from glov.file_syntax import read_json_file
+from glov.hf import hub_error
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,7 @@ def _hub_snapshot(repo_id: str) -> Path:
 
 
 def _hub_error(repo_id: str, exc: Exception) -> ModelError:
-    return ModelError(
-        f"cannot load the VLM {repo_id!r} from the Hugging Face hub "
-        f"(offline, unknown id, or a gated model without a token): {exc}",
-        "download it beforehand (`hf download <id> --local-dir DIR`) and set vlm.model to that "
-        "directory or to an s3:// copy of it, or pre-populate HF_HOME",
-    )
+    return hub_error("VLM", "vlm.model", repo_id, exc)
 
 
 def model_digest(model_dir: Path, memo_dir: Path) -> str:

@@ -10,21 +10,18 @@ sharing a cache wait for one build instead of each training their own.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from glov.digests import sha256_file
 from glov.errors import ModelError
-from glov.os_errors import refusal
+from glov.filelock import exclusive
 from glov.vlm.training.recipe import BUILD_PREFIX, Recipe, recipe_for
 
 log = logging.getLogger(__name__)
@@ -83,22 +80,6 @@ def build_dir(recipe: Recipe, cache_dir: str | Path) -> Path:
     return root / f"{recipe.name}-{build_key(recipe)[:16]}"
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on `path` (a lock file), released when the process exits too."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "a")  # noqa: SIM115 (held open for the lock's lifetime)
-    except OSError as exc:
-        raise refusal(exc, "run.cache_dir") from None
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ensure_built(uri: str | Recipe, cache_dir: str | Path, force: bool = False) -> Path:
     """The checkpoint of a `build://NAME` recipe (or a Recipe), trained first if missing."""
     recipe = uri if isinstance(uri, Recipe) else recipe_for(uri)
@@ -106,7 +87,11 @@ def ensure_built(uri: str | Recipe, cache_dir: str | Path, force: bool = False) 
     checkpoint = final / CHECKPOINT
     if checkpoint.is_file() and not force:
         return checkpoint
-    with _locked(final.parent / f".{final.name}.lock"):
+    with exclusive(
+        final.parent / f".{final.name}.lock",
+        f"building {BUILD_PREFIX}{recipe.name}",
+        option="run.cache_dir",
+    ):
         if checkpoint.is_file() and not force:
             return checkpoint  # another process built it while this one waited
         log.info("building VLM weights %s%s into %s", BUILD_PREFIX, recipe.name, final)
