@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench.run import machine
 from glov.config import load_config
+from glov.runs.percent import percent
 
 # Arms of one run in the order the table lists them; GLOV's alpha arms are
 # folded into the one selected by fitness (never by test accuracy).
@@ -164,16 +165,11 @@ def aggregate(seeds: list[dict]) -> dict:
     return out
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
 def _cell(stats: dict | None) -> str:
     if stats is None:
         return "-"
-    return (
-        f"{_pct(stats['mean'])} ± {_pct(stats['std'])} ({_pct(stats['min'])}-{_pct(stats['max'])})"
-    )
+    mean, std, low, high = (percent(stats[k]) for k in ("mean", "std", "min", "max"))
+    return f"{mean} ± {std} ({low}-{high})"
 
 
 def verdict(seeds: list[dict], agg: dict) -> list[str]:
@@ -218,8 +214,8 @@ def verdict(seeds: list[dict], agg: dict) -> list[str]:
         f"What guidance had to work with: guided steps per seed {g['guided_steps']} (of "
         f"{steps}), mean steering-vector norm {norm}, and the fitness of the templates "
         f"an arm scored varies with std "
-        f"{_pct(u['candidate_fitness_std'])} points (unguided) / "
-        f"{_pct(g['candidate_fitness_std'])} (GLOV): the room the VLM leaves for a "
+        f"{percent(u['candidate_fitness_std'])} points (unguided) / "
+        f"{percent(g['candidate_fitness_std'])} (GLOV): the room the VLM leaves for a "
         "template to matter."
     )
     return lines

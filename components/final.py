@@ -33,9 +33,12 @@ def final(
             (best_test_top1, selected_alpha, s_temp_test_top1, <method>_test_top1, ...).
         report_json: report.json of the run directory.
     """
+    from components.tasks.artifacts import log_metrics
     from components.tasks.final import final_task
 
-    for name, value in final_task(
-        config.path, data.path, [h.path for h in histories], report.path, report_json.path
-    ).items():
-        metrics.log_metric(name, value)
+    log_metrics(
+        metrics,
+        final_task(
+            config.path, data.path, [h.path for h in histories], report.path, report_json.path
+        ),
+    )

@@ -36,14 +36,17 @@ def final_report(
             (best_test_top1, selected_alpha, s_temp_test_top1, <method>_test_top1, ...).
         report_json: report.json of the run directory.
     """
+    from components.tasks.artifacts import log_metrics
     from components.tasks.shards import final_report_task
 
-    for name, value in final_report_task(
-        config.path,
-        data.path,
-        plan.path,
-        [c.path for c in shard_counts],
-        report.path,
-        report_json.path,
-    ).items():
-        metrics.log_metric(name, value)
+    log_metrics(
+        metrics,
+        final_report_task(
+            config.path,
+            data.path,
+            plan.path,
+            [c.path for c in shard_counts],
+            report.path,
+            report_json.path,
+        ),
+    )

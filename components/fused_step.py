@@ -38,16 +38,19 @@ def fused_step(
         metrics: the last step's best fitness, scored and rejected counts, steps reused.
         candidates_table: each step's candidates by fitness and its rejected answers.
     """
+    from components.tasks.artifacts import log_metrics
     from components.tasks.steps import fused_task
 
-    for name, value in fused_task(
-        config.path,
-        data.path,
-        history.path,
-        arm,
-        first,
-        last,
-        updated_history.path,
-        candidates_table.path,
-    ).items():
-        metrics.log_metric(name, value)
+    log_metrics(
+        metrics,
+        fused_task(
+            config.path,
+            data.path,
+            history.path,
+            arm,
+            first,
+            last,
+            updated_history.path,
+            candidates_table.path,
+        ),
+    )

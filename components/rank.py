@@ -32,14 +32,17 @@ def rank(
         metrics: best fitness so far, the step's best, scored and rejected counts.
         candidates_table: the step's candidates by fitness and its rejected answers.
     """
+    from components.tasks.artifacts import log_metrics
     from components.tasks.steps import rank_task
 
-    for name, value in rank_task(
-        config.path,
-        history.path,
-        candidates.path,
-        scores.path,
-        updated_history.path,
-        candidates_table.path,
-    ).items():
-        metrics.log_metric(name, value)
+    log_metrics(
+        metrics,
+        rank_task(
+            config.path,
+            history.path,
+            candidates.path,
+            scores.path,
+            updated_history.path,
+            candidates_table.path,
+        ),
+    )

@@ -33,14 +33,17 @@ def rank_shards(
         metrics: best fitness so far, the step's best, scored and rejected counts.
         candidates_table: the step's candidates by fitness and its rejected answers.
     """
+    from components.tasks.artifacts import log_metrics
     from components.tasks.shards import rank_shards_task
 
-    for name, value in rank_shards_task(
-        config.path,
-        history.path,
-        candidates.path,
-        [s.path for s in shard_scores],
-        updated_history.path,
-        candidates_table.path,
-    ).items():
-        metrics.log_metric(name, value)
+    log_metrics(
+        metrics,
+        rank_shards_task(
+            config.path,
+            history.path,
+            candidates.path,
+            [s.path for s in shard_scores],
+            updated_history.path,
+            candidates_table.path,
+        ),
+    )

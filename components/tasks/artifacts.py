@@ -108,6 +108,12 @@ def write_history(path: str | Path, arm: Arm | None, records: list[dict]) -> Non
 DECIMALS = 4
 
 
+def log_metrics(metrics: Any, values: dict[str, float]) -> None:
+    """Log `values` (a task's *_metric_values) on a component's Output[Metrics]."""
+    for name, value in values.items():
+        metrics.log_metric(name, value)
+
+
 def _r(x: float) -> float:
     return round(float(x), DECIMALS)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 
+from glov.runs.percent import percent
 from glov.search.state import step_answers
 
 # Markdown punctuation that would turn a template into formatting or break the
@@ -21,10 +22,6 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]|#])")
 def _cell(text: str) -> str:
     flat = " ".join(str(text).split())
     return _MARKDOWN.sub(r"\\\1", html.escape(flat, quote=False)) or " "
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
 
 
 def _step_section(record: dict, reused: bool) -> list[str]:
@@ -46,7 +43,7 @@ def _step_section(record: dict, reused: bool) -> list[str]:
     lines = [
         title,
         "",
-        f"- best so far: {_pct(best['fitness'])} % {_cell(best['template'])}",
+        f"- best so far: {percent(best['fitness'])} % {_cell(best['template'])}",
         f"- answers: {summary}",
         f"- guidance: {steered}",
     ]
@@ -56,7 +53,7 @@ def _step_section(record: dict, reused: bool) -> list[str]:
     ranked = sorted(record["scored"], key=lambda c: -c["fitness"])
     for i, c in enumerate(ranked, 1):
         repairs = ", ".join(c.get("repairs", [])) or "-"
-        lines.append(f"| {i} | {_pct(c['fitness'])} | {_cell(c['template'])} | {repairs} |")
+        lines.append(f"| {i} | {percent(c['fitness'])} | {_cell(c['template'])} | {repairs} |")
     if not ranked:
         lines.append("| - | - | no candidate could be scored | - |")
     return lines + [""]
