@@ -30,17 +30,17 @@ from typing import Any
 import torch
 from PIL import Image, ImageDraw
 
-from glov.config import VLMConfig
-from glov.vlm.generative.loading import LoadedVLM, load_vlm
-from glov.vlm.generative.plain import generate_plain
-from glov.vlm.generative.prefix_reuse import PrefixStore, generate_with_prefix
-from glov.vlm.generative.prompts import chat_prefix, chat_text, instruction
-from glov.vlm.generative.random_weights import (
+from bench.random_vlm import (
     ONEVISION_SHAPE,
     Shape,
     save_random_llava,
     save_random_llava_onevision,
 )
+from glov.config import VLMConfig
+from glov.vlm.generative.loading import LoadedVLM, load_vlm
+from glov.vlm.generative.plain import generate_plain
+from glov.vlm.generative.prefix_reuse import PrefixStore, generate_with_prefix
+from glov.vlm.generative.prompts import chat_prefix, chat_text, instruction
 
 PROMPTS = [
     "Describe the category present in this image briefly and also identify the name of the "

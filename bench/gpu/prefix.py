@@ -28,11 +28,11 @@ DIVERGENCE_NOTE = (
 
 
 def build_onevision(tokenizer: Any, scale: Scale, device: torch.device) -> Any:
-    """A LoadedVLM: random LLaVA-OneVision of `scale.vlm`'s shape, as random_weights builds it."""
+    """A LoadedVLM: random LLaVA-OneVision of `scale.vlm`'s shape, as bench.random_vlm builds it."""
     from transformers import GenerationConfig, LlavaOnevisionForConditionalGeneration
 
+    from bench.random_vlm import Shape, onevision_parts
     from glov.vlm.generative.loading import LoadedVLM
-    from glov.vlm.generative.random_weights import Shape, onevision_parts
 
     shape = Shape(**scale.vlm)
     tokenizer = copy.deepcopy(tokenizer)

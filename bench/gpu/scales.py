@@ -56,7 +56,7 @@ class Scale:
     name: str
     device: str
     dtype: torch.dtype
-    vlm: dict[str, Any]  # random_weights.Shape fields
+    vlm: dict[str, Any]  # bench.random_vlm.Shape fields
     vlm_vocab: int  # 0: the tokenizer's size, rounded up
     image_side: int
     images: int

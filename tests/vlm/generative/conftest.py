@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.random_vlm import save_random_llava
 from glov.config import VLMConfig
-from glov.vlm.generative.random_weights import save_random_llava
 from glov.vlm.generative.scorer import GenerativeScorer
 
 

@@ -7,6 +7,7 @@ import copy
 import pytest
 from PIL import Image
 
+from bench.random_vlm import Shape, save_random_llava_onevision
 from glov.config import VLMConfig
 from glov.data import Split, load_image
 from glov.vlm.generative.loading import load_vlm
@@ -17,7 +18,6 @@ from glov.vlm.generative.prefix_reuse import (
     supports_prefix_reuse,
 )
 from glov.vlm.generative.prompts import chat_prefix, chat_text, instruction
-from glov.vlm.generative.random_weights import Shape, save_random_llava_onevision
 from tests.vlm.generative.helpers import PROMPTS
 
 
