@@ -264,7 +264,7 @@ def render_markdown(result: dict) -> str:
             a = agg[m]["answers"]
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(a["rejected"].items())) or "-"
             lines.append(
-                f"| {LABELS[m]} | {a['generated']} | {a['clean']} ({_pct(a['clean_rate'])} %) "
+                f"| {LABELS[m]} | {a['generated']} | {a['clean']} ({percent(a['clean_rate'])} %) "
                 f"| {a['repaired']} | {reasons} |"
             )
     lines += ["", "## Did guidance help?", "", *verdict(result["seeds"], agg), ""]
