@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= smoke
 ARGS ?=
 
-.PHONY: setup run build-vlm test lint bench bench-quality gpu-bench-prep clean-runs
+.PHONY: setup run build-vlm kube-binaries test lint bench bench-quality gpu-bench-prep clean-runs
 
 # The stamp makes `make` re-sync only when the lockfile or pyproject changes.
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -31,12 +31,21 @@ run: setup
 build-vlm: setup
 	OMP_NUM_THREADS=2 $(PY) -m cli.main build-vlm --config $(PROFILE) $(ARGS)
 
+# kube-apiserver, etcd and Kueue's controller for the operator tests against a
+# real API server (docs/testing.md), built from the Go module proxy at the
+# versions pinned in tests/servers/kube_modules/*/go.mod into
+# ~/.cache/glov-kfp/kube-binaries; reused in about a second when nothing changed.
+# The first build takes tens of minutes on 2 cores, so it runs here, outside
+# pytest's per-test timeout; CI calls it as a step of its own.
+kube-binaries: setup
+	$(PY) -m tests.servers.kube_binaries
+
 # One OpenMP thread per process: test processes and servers share 2 cores, and
 # oversubscribed OpenMP threads spin (measured: up to 15x slower). Tests are
 # single-threaded, so TEST_WORKERS pytest-xdist workers (one per core here)
 # run test files side by side; the slowest are listed at the end.
 TEST_WORKERS ?= 2
-test: setup
+test: setup kube-binaries
 	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q --timeout=900 -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lint: setup

@@ -1,16 +1,20 @@
-"""The operator against an emulated Kubernetes API (kmock) and a real KFP test server.
+"""The operator against an emulated Kubernetes API (kmock) and a real KFP test server,
+and against a real kube-apiserver (api_backends.py).
 
 `operator` starts the real kopf handlers in this event loop, logged in to the
 emulator; `kfp` is tests/servers/kfp.py in its own process (stopped by PID).
 The compiled pipeline package is cached for the session: kfp's first compile
 takes seconds, the rest of a test a fraction of that.
+
+`kube` is etcd and kube-apiserver for the session (one per xdist worker that
+needs them), with the GlovRun CRD installed; `real_api` is a fresh namespace
+on it, `api` that or the emulator, whichever the test's `on_both` asks for.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -18,16 +22,14 @@ import kmock
 import kmock as kmock_lib
 import kopf
 import pytest
-from glovrun_emulator import BASE, GLOVRUNS, NAMESPACE, POLL
-from prometheus_client import CollectorRegistry
+from api_backends import KMOCK, Api, AsyncKube, glovrun_crd, install_crd, kmock_api, new_namespace
+from api_backends import real_api as real_api_on
+from glovrun_emulator import BASE, GLOVRUNS, NAMESPACE
+from kopf_operator import running_operator
 
-from controller.backoff import Backoff
-from controller.handlers import operator_settings, register
 from controller.kubeflow import PackageCache
-from controller.metrics import OperatorMetrics
-from controller.reconcile import Reconciler
-from pipelines.kfp_auth import KfpAuth
 from tests.servers.kfp import KfpServer, running_kfp_server
+from tests.servers.kube_apiserver import KubeApiServer, running_kube_apiserver
 from tests.servers.s3 import free_port
 
 
@@ -142,44 +144,30 @@ def cluster(kmock: kmock.KubernetesEmulator) -> Cluster:
 def operator(cluster: Cluster, packages: PackageCache):
     """`async with operator() as reconciler:` runs the operator; leaving it stops it.
 
-    `auth`: the operator's Kubeflow credentials (default none). Backoff is
-    scaled down to the test's poll interval: 1, 2, 4 polls, 3 tries when permanent.
+    `auth`: the operator's Kubeflow credentials (default none).
     """
+    login = kopf.ConnectionInfo(server=cluster.url, insecure=True)
+    return lambda auth=None: running_operator(login, NAMESPACE, packages, auth=auth)
 
-    @contextlib.asynccontextmanager
-    async def run(auth: KfpAuth | None = None) -> AsyncIterator[Reconciler]:
-        registry = kopf.OperatorRegistry()
 
-        @kopf.on.login(registry=registry)
-        def login(**_: Any) -> kopf.ConnectionInfo:
-            return kopf.ConnectionInfo(server=cluster.url, insecure=True)
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeApiServer]:
+    """etcd + kube-apiserver (built or reused first) with the GlovRun CRD Established."""
+    with running_kube_apiserver(tmp_path_factory.mktemp("kube")) as server:
+        asyncio.run(install_crd(AsyncKube(server.admin()), glovrun_crd()))
+        yield server
 
-        # A fresh reconciler per start: a restart keeps nothing in memory.
-        reconciler = Reconciler(
-            OperatorMetrics(CollectorRegistry()),
-            packages,
-            auth=auth,
-            backoff=Backoff(base_seconds=POLL, cap_seconds=4 * POLL, permanent_limit=3),
-        )
-        register(registry, reconciler, poll_interval=POLL, delete_retries=2, retry_delay=0.2)
-        settings = operator_settings()
-        settings.watching.reconnect_backoff = 0.1
-        stop, ready = asyncio.Event(), asyncio.Event()
-        task = asyncio.create_task(
-            kopf.operator(
-                registry=registry,
-                settings=settings,
-                namespaces=[NAMESPACE],
-                standalone=True,
-                stop_flag=stop,
-                ready_flag=ready,
-            )
-        )
-        await asyncio.wait_for(ready.wait(), 20)
-        try:
-            yield reconciler
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 20)
 
-    return run
+@pytest.fixture
+def real_api(kube: KubeApiServer) -> Api:
+    """A fresh namespace on the real API server, the operator's RBAC applied in it."""
+    return real_api_on(kube, new_namespace(kube))
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest) -> Api:
+    """`on_both`'s parameter: the real API server or kmock's emulator."""
+    if request.param == KMOCK:
+        cluster: Cluster = request.getfixturevalue("cluster")
+        return kmock_api(cluster.url, NAMESPACE)
+    return request.getfixturevalue("real_api")

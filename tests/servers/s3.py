@@ -162,48 +162,16 @@ class TlsFiles:
 
 def make_tls_files(directory: Path) -> TlsFiles:
     """A throw-away CA and a server certificate for 127.0.0.1 signed by it."""
-    import datetime as dt
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from tests.servers.pki import Authority, write_cert, write_key
 
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-
-    def cert(subject: str, key, issuer: str, issuer_key, *, ca: bool):
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-            builder = builder.add_extension(san, critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = cert("glov test CA", ca_key, "glov test CA", ca_key, ca=True)
-    server_cert = cert("127.0.0.1", server_key, "glov test CA", ca_key, ca=False)
-    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    files.server_key.write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    ca = Authority.create("glov test CA")
+    server_cert, server_key = ca.issue("127.0.0.1", ips=("127.0.0.1",))
+    return TlsFiles(
+        write_cert(directory / "ca.pem", ca.cert),
+        write_cert(directory / "server.pem", server_cert),
+        write_key(directory / "server.key", server_key),
     )
-    return files
 
 
 def start_s3_server(root: Path, *, port: int | None = None, tls: bool = False) -> S3Server:
