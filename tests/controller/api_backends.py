@@ -41,7 +41,6 @@ OPERATOR_MANIFESTS = MANIFESTS / "base" / "operator"
 OPERATOR_SA = "glov-operator"
 GROUP_VERSION = "glov.dev/v1alpha1"
 REAL, KMOCK = "kube-apiserver", "kmock"
-ESTABLISH_TIMEOUT = 30.0
 _namespaces = itertools.count()
 
 
@@ -153,20 +152,8 @@ def glovrun_crd() -> dict[str, Any]:
 
 
 async def install_crd(admin: AsyncKube, crd: dict[str, Any]) -> dict[str, Any]:
-    """Create the CRD (or find it created) and wait until the server says Established."""
-    path = await admin.path("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-    resp = await admin.request("POST", path, crd)
-    assert resp.status in (201, 409), resp.body
-    named = f"{path}/{crd['metadata']['name']}"
-    deadline = asyncio.get_running_loop().time() + ESTABLISH_TIMEOUT
-    while True:
-        found = await admin.get(named)
-        conditions = {c["type"]: c for c in (found.get("status") or {}).get("conditions", [])}
-        if conditions.get("Established", {}).get("status") == "True":
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"CRD {crd['metadata']['name']} not Established: {found.get('status')}")
-        await asyncio.sleep(0.1)
+    """KubeClient.install_crd: created (or found) and Established, or TimeoutError."""
+    return await asyncio.to_thread(admin.client.install_crd, crd)
 
 
 def new_namespace(server: KubeApiServer) -> str:

@@ -57,6 +57,7 @@ AUDIT_POLICY = {
 }
 # kopf's own streams are long-lived; these bound the waits of the test helpers.
 READY_TIMEOUT = 120.0
+ESTABLISH_TIMEOUT = 30.0
 STOP_GRACE = 15.0
 
 
@@ -155,6 +156,23 @@ class KubeClient:
         if namespace is not None:
             obj = {**obj, "metadata": {**obj.get("metadata", {}), "namespace": namespace}}
         return self._ok("POST", self.path_of(obj, named=False), obj)
+
+    def install_crd(self, crd: dict[str, Any], timeout: float = ESTABLISH_TIMEOUT) -> Any:
+        """Create a CRD (or find it created) and wait until the server says Established."""
+        path = self.path("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        resp = self.request("POST", path, crd)
+        if resp.status not in (201, 409):
+            raise ApiError(resp.status, resp.body, "POST", path)
+        named = f"{path}/{crd['metadata']['name']}"
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.get(named)
+            conditions = (found.get("status") or {}).get("conditions", [])
+            if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRD {crd['metadata']['name']} not Established: {found}")
+            time.sleep(0.1)
 
     def get(self, path: str) -> Any:
         return self._ok("GET", path)

@@ -173,8 +173,20 @@ def _module_source(tool_set: str, module: str) -> Path:
 
 def _copy_files(tool_set: str, versions: dict[str, str], dest: Path) -> None:
     if tool_set == "kueue":
-        crds = _module_source(tool_set, "sigs.k8s.io/kueue") / "config/components/crd/bases"
-        shutil.copytree(crds, dest / "crds")
+        # Its CRDs, and its webhook configurations as its kustomization builds them.
+        components = _module_source(tool_set, "sigs.k8s.io/kueue") / "config/components"
+        for source, name in (
+            (components / "crd/bases", "crds"),
+            (components / "webhook", "webhook"),
+        ):
+            _copy_writable(source, dest / name)
+
+
+def _copy_writable(source: Path, dest: Path) -> None:
+    """Copy a tree out of Go's read-only module cache so that the copy can be removed."""
+    shutil.copytree(source, dest, copy_function=shutil.copyfile)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _build(tool_set: str, target: Path, log: Path) -> float:
