@@ -167,7 +167,7 @@ class KubeClient:
         deadline = time.monotonic() + timeout
         while True:
             found = self.get(named)
-            conditions = (found.get("status") or {}).get("conditions", [])
+            conditions = (found.get("status") or {}).get("conditions") or []
             if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 return found
             if time.monotonic() > deadline:

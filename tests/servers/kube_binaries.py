@@ -171,15 +171,12 @@ def _module_source(tool_set: str, module: str) -> Path:
     return Path(json.loads(out.stdout)["Dir"])
 
 
-def _copy_files(tool_set: str, versions: dict[str, str], dest: Path) -> None:
+def _copy_files(tool_set: str, dest: Path) -> None:
     if tool_set == "kueue":
-        # Its CRDs, and its webhook configurations as its kustomization builds them.
+        # Its CRDs and webhook configurations, as its kustomize components build them.
         components = _module_source(tool_set, "sigs.k8s.io/kueue") / "config/components"
-        for source, name in (
-            (components / "crd/bases", "crds"),
-            (components / "webhook", "webhook"),
-        ):
-            _copy_writable(source, dest / name)
+        for name in ("crd", "webhook"):
+            _copy_writable(components / name, dest / name)
 
 
 def _copy_writable(source: Path, dest: Path) -> None:
@@ -215,7 +212,7 @@ def _build(tool_set: str, target: Path, log: Path) -> float:
     for built, name in RENAMES.items():
         if (target / "bin" / built).exists():
             (target / "bin" / built).rename(target / "bin" / name)
-    _copy_files(tool_set, versions, target / "files")
+    _copy_files(tool_set, target / "files")
     return time.monotonic() - started
 
 
