@@ -277,10 +277,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tests.servers.kube_binaries",
         description="Build (or reuse from the cache) the Kubernetes binaries the tests run.",
     )
-    parser.add_argument("tool_sets", nargs="*", default=list(TOOL_SETS), choices=TOOL_SETS)
+    # No argparse `choices`: Python 3.11 checks an empty nargs="*" list against them.
+    parser.add_argument("tool_sets", nargs="*", help=f"of {', '.join(TOOL_SETS)}; default: all")
     args = parser.parse_args(argv)
+    unknown = [t for t in args.tool_sets if t not in TOOL_SETS]
+    if unknown:
+        parser.error(f"unknown tool set {unknown[0]!r}: choose from {', '.join(TOOL_SETS)}")
     try:
-        for tool_set in args.tool_sets:
+        for tool_set in args.tool_sets or TOOL_SETS:
             started = time.monotonic()
             build = ensure_built(tool_set)
             how = "reused" if build.reused else "built"
