@@ -24,8 +24,6 @@ Go's own module and build caches stay where `go env` puts them.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -34,9 +32,10 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from glov.llm.filelock import exclusive
 
 MODULES = Path(__file__).with_name("kube_modules")
 CACHE_ENV = "GLOV_KUBE_CACHE"
@@ -216,16 +215,6 @@ def _build(tool_set: str, target: Path, log: Path) -> float:
     return time.monotonic() - started
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _prune(root: Path, tool_set: str, keep: str) -> None:
     """Remove the tool set's older builds: a changed key never comes back by itself.
 
@@ -248,7 +237,7 @@ def ensure_built(tool_set: str = "apiserver") -> Build:
     stamp = directory / "build.json"
     if not stamp.exists():
         root.mkdir(parents=True, exist_ok=True)
-        with _locked(root / f"{key}.lock"):
+        with exclusive(root / f"{key}.lock", f"building {tool_set}"):
             if not stamp.exists():  # another process may have built it while we waited
                 staging = root / f"{key}.partial-{os.getpid()}"
                 shutil.rmtree(staging, ignore_errors=True)
