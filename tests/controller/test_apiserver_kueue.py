@@ -1,0 +1,260 @@
+"""Kueue, built from the Go module proxy, queueing the pods of a compiled GPU step.
+
+Kueue's own CRDs and webhooks are installed on the real API server and its
+controller runs against it; a team's queues (GPU and CPU flavors, a
+ClusterQueue with a GPU quota, the LocalQueue glov-gpu) are created as a
+cluster admin would. The pods are made from a compiled paper-clip
+pipeline's GPU executor (its labels, node selector, tolerations and
+resources) as Kubeflow's driver would create them, with the queue label
+Kueue's pod integration reads. No kubelet or scheduler runs, so admission
+is all that happens to a pod: Kueue removes its scheduling gate and adds its
+flavor's node selector, up to the ClusterQueue's GPU quota.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from glov.config import load_config
+from pipelines.compile import compile_pipeline
+from tests.servers.kube_apiserver import KubeApiServer, KubeClient
+from tests.servers.kueue import KueueController, running_kueue
+
+NAMESPACE = "glov"  # the ClusterQueue's namespaceSelector and the LocalQueue's namespace
+QUEUE = "glov-gpu"
+GATE = "kueue.x-k8s.io/admission"
+GPU = "nvidia.com/gpu"
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+KUEUE = "kueue.x-k8s.io/v1beta2"
+GPU_QUOTA = 4
+GPU_FLAVOR = "glov-gpu-nodes"
+
+
+def team_queues() -> list[dict[str, Any]]:
+    """Two flavors in one resource group, tried in order: GPU quota 0 on the CPU
+    flavor, so a GPU pod is only admitted on the GPU one, which adds the GPU
+    nodes' label and taint toleration. Every resource a pod requests is covered."""
+
+    def quota(cpu: int, memory: str, gpus: int) -> list[dict[str, Any]]:
+        return [
+            {"name": "cpu", "nominalQuota": cpu},
+            {"name": "memory", "nominalQuota": memory},
+            {"name": GPU, "nominalQuota": gpus},
+        ]
+
+    gpu_nodes = {
+        "nodeLabels": {"nvidia.com/gpu.present": "true"},
+        "tolerations": [{"key": GPU, "operator": "Exists", "effect": "NoSchedule"}],
+    }
+    return [
+        {"apiVersion": KUEUE, "kind": "ResourceFlavor", "metadata": {"name": "glov-cpu-nodes"}},
+        {
+            "apiVersion": KUEUE,
+            "kind": "ResourceFlavor",
+            "metadata": {"name": GPU_FLAVOR},
+            "spec": gpu_nodes,
+        },
+        {
+            "apiVersion": KUEUE,
+            "kind": "ClusterQueue",
+            "metadata": {"name": "glov"},
+            "spec": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}},
+                "resourceGroups": [
+                    {
+                        "coveredResources": ["cpu", "memory", GPU],
+                        "flavors": [
+                            {"name": "glov-cpu-nodes", "resources": quota(16, "64Gi", 0)},
+                            {"name": GPU_FLAVOR, "resources": quota(32, "256Gi", GPU_QUOTA)},
+                        ],
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": KUEUE,
+            "kind": "LocalQueue",
+            "metadata": {"name": QUEUE, "namespace": NAMESPACE},
+            "spec": {"clusterQueue": "glov"},
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def kueue(
+    kube: KubeApiServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KueueController]:
+    with running_kueue(kube, tmp_path_factory.mktemp("kueue")) as controller:
+        yield controller
+
+
+@pytest.fixture(scope="module")
+def queues(kube: KubeApiServer, kueue: KueueController) -> list[dict[str, Any]]:
+    """The team's queues as the API server stored them (after Kueue's webhooks)."""
+    admin = kube.admin()
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+    for obj in (namespace, _service_account("default")):
+        resp = admin.request("POST", admin.path_of(obj, named=False), obj)
+        assert resp.status in (201, 409), resp.body
+    return [admin.create(obj) for obj in team_queues()]
+
+
+def test_kueue_accepts_the_queues_and_they_become_active(kube, queues):
+    admin = kube.admin()
+    # Kueue's CRD validation is real: a flavor that leaves a covered resource out is refused.
+    broken = team_queues()[2]
+    broken["metadata"]["name"] = "broken"
+    del broken["spec"]["resourceGroups"][0]["flavors"][1]["resources"][2]
+    resp = admin.request("POST", admin.path_of(broken, named=False), broken)
+    assert resp.status == 422, resp.body
+
+    for obj in queues:
+        if obj["kind"] in ("ClusterQueue", "LocalQueue"):
+            path = admin.path_of(obj)
+            active = _wait(
+                f"{obj['kind']} Active", lambda p=path: _condition(admin.get(p), "Active")
+            )
+            assert active["status"] == "True", active
+
+
+def test_kueue_admits_gpu_step_pods_up_to_the_gpu_quota_and_the_next_when_one_finishes(
+    kube, queues, tmp_path
+):
+    admin = kube.admin()
+    template = gpu_step_pod(tmp_path)
+    template["metadata"]["labels"][QUEUE_LABEL] = QUEUE
+    pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    for i in range(GPU_QUOTA + 1):
+        pod = yaml.safe_load(yaml.safe_dump(template))
+        pod["metadata"]["name"] = f"gpu-step-{i}"
+        created = admin.create(pod)
+        # Kueue's webhook holds every queued pod at creation.
+        assert GATE in _gates(created), created["spec"].get("schedulingGates")
+
+    def split() -> tuple[list[dict], list[dict]]:
+        items = admin.get(pods + "?labelSelector=app.kubernetes.io/part-of%3Dglov")["items"]
+        admitted = [p for p in items if GATE not in _gates(p)]
+        return admitted, [p for p in items if GATE in _gates(p)]
+
+    admitted, waiting = _wait(
+        "the quota's worth of admissions",
+        lambda: (lambda a, w: (a, w) if len(a) == GPU_QUOTA else None)(*split()),
+    )
+    time.sleep(2)  # admissions beyond the quota would have happened by now
+    admitted, waiting = split()
+    assert len(admitted) == GPU_QUOTA and len(waiting) == 1
+    for pod in admitted:
+        # Admitted on the GPU flavor (the CPU one has no GPU quota), whose node
+        # labels and toleration the pod now carries.
+        (workload,) = _workloads(admin, pod["metadata"]["name"])
+        (assignment,) = workload["status"]["admission"]["podSetAssignments"]
+        assert assignment["flavors"][GPU] == GPU_FLAVOR, assignment
+        assert pod["spec"]["nodeSelector"]["nvidia.com/gpu.present"] == "true"
+        assert any(t["key"] == GPU for t in pod["spec"]["tolerations"])
+    (pending,) = _workloads(admin, waiting[0]["metadata"]["name"])
+    reserved = _condition(pending, "QuotaReserved")
+    assert reserved["status"] == "False" and GPU in reserved["message"], reserved
+    cq = admin.get(admin.path(KUEUE, "ClusterQueue", name="glov"))
+    usage = {
+        (f["name"], r["name"]): r["total"]
+        for f in cq["status"]["flavorsReservation"]
+        for r in f["resources"]
+    }
+    assert usage[(GPU_FLAVOR, GPU)] == str(GPU_QUOTA), usage
+
+    # One admitted pod finishes (reported as a kubelet would): its quota goes to the
+    # one that waited.
+    admin.merge_patch(
+        f"{pods}/{admitted[0]['metadata']['name']}/status", {"status": {"phase": "Succeeded"}}
+    )
+    name = waiting[0]["metadata"]["name"]
+    _wait("the waiting pod admitted", lambda: GATE not in _gates(admin.get(f"{pods}/{name}")))
+
+
+def gpu_step_pod(tmp_path: Path) -> dict[str, Any]:
+    """A pod of paper-clip's first GPU executor, as Kubeflow's driver makes it."""
+    cfg = load_config("paper-clip", [])
+    path = compile_pipeline(cfg, tmp_path / "pipeline.yaml")
+    spec, platform = [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
+    executors = spec["deploymentSpec"]["executors"]
+    k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    label, container = next(
+        (label, e["container"])
+        for label, e in executors.items()
+        if "accelerator" in e.get("container", {}).get("resources", {})
+    )
+    resources = container["resources"]
+    accelerator = resources["accelerator"]
+    platform_spec = k8s[label]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "namespace": NAMESPACE,
+            "labels": platform_spec.get("podMetadata", {}).get("labels", {}),
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "main",
+                    "image": container["image"],
+                    "resources": {
+                        "requests": {
+                            "cpu": resources["resourceCpuRequest"],
+                            "memory": resources["resourceMemoryRequest"],
+                        },
+                        "limits": {accelerator["resourceType"]: accelerator["resourceCount"]},
+                    },
+                }
+            ],
+            "nodeSelector": platform_spec.get("nodeSelector", {}).get("labels", {}),
+            "tolerations": platform_spec.get("tolerations", []),
+            "restartPolicy": "Never",
+        },
+    }
+
+
+def _service_account(name: str) -> dict[str, Any]:
+    # No controller-manager runs to make the namespace's default ServiceAccount,
+    # and pod admission requires it.
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+    }
+
+
+def _gates(pod: dict[str, Any]) -> set[str]:
+    return {g["name"] for g in pod["spec"].get("schedulingGates", [])}
+
+
+def _condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    conditions = (obj.get("status") or {}).get("conditions", [])
+    return next((c for c in conditions if c["type"] == type_), None)
+
+
+def _workloads(admin: KubeClient, pod_name: str) -> list[dict[str, Any]]:
+    path = admin.path(KUEUE, "Workload", NAMESPACE)
+    items = admin.get(path)["items"]
+    return [
+        w
+        for w in items
+        if any(o["name"] == pod_name for o in w["metadata"].get("ownerReferences", []))
+    ]
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
