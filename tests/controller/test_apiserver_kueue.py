@@ -157,16 +157,15 @@ def test_kueue_admits_gpu_step_pods_up_to_the_gpu_quota_and_the_next_when_one_fi
         assert assignment["flavors"][GPU] == GPU_FLAVOR, assignment
         assert pod["spec"]["nodeSelector"]["nvidia.com/gpu.present"] == "true"
         assert any(t["key"] == GPU for t in pod["spec"]["tolerations"])
-    (pending,) = _workloads(admin, waiting[0]["metadata"]["name"])
-    reserved = _condition(pending, "QuotaReserved")
+    # Kueue writes the refusal and the ClusterQueue's usage after the admissions.
+    waiter = waiting[0]["metadata"]["name"]
+    reserved = _wait(
+        "the waiting pod's QuotaReserved condition",
+        lambda: next((_condition(w, "QuotaReserved") for w in _workloads(admin, waiter)), None),
+    )
     assert reserved["status"] == "False" and GPU in reserved["message"], reserved
-    cq = admin.get(admin.path(KUEUE, "ClusterQueue", name="glov"))
-    usage = {
-        (f["name"], r["name"]): r["total"]
-        for f in cq["status"]["flavorsReservation"]
-        for r in f["resources"]
-    }
-    assert usage[(GPU_FLAVOR, GPU)] == str(GPU_QUOTA), usage
+    cq = admin.path(KUEUE, "ClusterQueue", name="glov")
+    _wait("the ClusterQueue's GPU reservation", lambda: _reserved(admin.get(cq)) == GPU_QUOTA)
 
     # One admitted pod finishes (reported as a kubelet would): its quota goes to the
     # one that waited.
@@ -237,6 +236,19 @@ def _gates(pod: dict[str, Any]) -> set[str]:
 def _condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
     conditions = (obj.get("status") or {}).get("conditions", [])
     return next((c for c in conditions if c["type"] == type_), None)
+
+
+def _reserved(cluster_queue: dict[str, Any]) -> int | None:
+    """GPUs reserved on the GPU flavor, as the ClusterQueue's status reports them."""
+    flavors = (cluster_queue.get("status") or {}).get("flavorsReservation", [])
+    totals = [
+        r["total"]
+        for f in flavors
+        if f["name"] == GPU_FLAVOR
+        for r in f["resources"]
+        if r["name"] == GPU
+    ]
+    return int(totals[0]) if totals else None
 
 
 def _workloads(admin: KubeClient, pod_name: str) -> list[dict[str, Any]]:
