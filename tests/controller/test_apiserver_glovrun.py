@@ -101,6 +101,35 @@ async def test_a_glovrun_that_breaks_the_schema_is_refused_at_admission(api, cha
     assert await api.glovrun("bad") is None
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"kubeflow": {"endpoint": "ml-pipeline.kubeflow:8888"}}, "spec.kubeflow.endpoint", "http"),
+        ({"config": {"search": {"steps": 2}}}, "spec", "profile"),
+        ({"storeUri": "/data/runs"}, "spec.storeUri", "s3://"),
+        ({"kueue": {"priorityClass": "glov-batch"}}, "spec.kueue", "queueName"),
+    ],
+    ids=[
+        "endpoint-without-scheme",
+        "profile-and-config",
+        "store-uri-without-scheme",
+        "kueue-priority-without-queue",
+    ],
+)
+@on_both(kmock_misses="evaluates no CEL rule (x-kubernetes-validations)")
+async def test_the_crd_cel_rules_refuse_what_the_operator_would_mark_invalid(
+    api, change, field, words
+):
+    """The rules of the shared-clusters issue: caught at admission, not by the operator later."""
+    body = run(api, "cel")
+    body["spec"].update(change)
+    resp = await api.admin.request("POST", api.glovruns(), body)
+    assert resp.status == 422, resp.body
+    causes = {c["field"]: c["message"] for c in resp.body["details"]["causes"]}
+    assert field in causes and words in causes[field], causes
+    assert await api.glovrun("cel") is None
+
+
 @on_both(kmock_misses="stores status sent to the main resource and spec sent to /status")
 async def test_status_is_written_only_through_the_status_subresource(api):
     created = await api.admin.create(run(api, "split"))
