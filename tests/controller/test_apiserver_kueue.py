@@ -1,18 +1,19 @@
 """Kueue, built from the Go module proxy, queueing the pods of a compiled GPU step.
 
 Kueue's own CRDs and webhooks are installed on the real API server and its
-controller runs against it; a team's queues (GPU and CPU flavors, a
-ClusterQueue with a GPU quota, the LocalQueue glov-gpu) are created as a
-cluster admin would. The pods are made from a compiled paper-clip
-pipeline's GPU executor (its labels, node selector, tolerations and
-resources) as Kubeflow's driver would create them, with the queue label
-Kueue's pod integration reads. No kubelet or scheduler runs, so admission
-is all that happens to a pod: Kueue removes its scheduling gate and adds its
-flavor's node selector, up to the ClusterQueue's GPU quota.
+controller runs against it; manifests/overlays/kueue (GPU and CPU flavors, a
+ClusterQueue with a GPU quota, the LocalQueue glov-gpu) is applied as a
+cluster admin would. The pods are made from a paper-clip pipeline compiled
+with pipeline.kueue.queue_name=glov-gpu: its GPU executor's labels, node
+selector, tolerations and resources, as Kubeflow's driver would create them.
+No kubelet or scheduler runs, so admission is all that happens to a pod:
+Kueue removes its scheduling gate and adds its flavor's node selector, up to
+the ClusterQueue's GPU quota.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
+from api_backends import MANIFESTS
+from deploy_helpers import kustomize
 
 from glov.config import load_config
 from pipelines.compile import compile_pipeline
@@ -32,58 +35,8 @@ GATE = "kueue.x-k8s.io/admission"
 GPU = "nvidia.com/gpu"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 KUEUE = "kueue.x-k8s.io/v1beta2"
-GPU_QUOTA = 4
+GPU_QUOTA = 4  # manifests/overlays/kueue/cluster-queue.yaml, flavor glov-gpu-nodes
 GPU_FLAVOR = "glov-gpu-nodes"
-
-
-def team_queues() -> list[dict[str, Any]]:
-    """Two flavors in one resource group, tried in order: GPU quota 0 on the CPU
-    flavor, so a GPU pod is only admitted on the GPU one, which adds the GPU
-    nodes' label and taint toleration. Every resource a pod requests is covered."""
-
-    def quota(cpu: int, memory: str, gpus: int) -> list[dict[str, Any]]:
-        return [
-            {"name": "cpu", "nominalQuota": cpu},
-            {"name": "memory", "nominalQuota": memory},
-            {"name": GPU, "nominalQuota": gpus},
-        ]
-
-    gpu_nodes = {
-        "nodeLabels": {"nvidia.com/gpu.present": "true"},
-        "tolerations": [{"key": GPU, "operator": "Exists", "effect": "NoSchedule"}],
-    }
-    return [
-        {"apiVersion": KUEUE, "kind": "ResourceFlavor", "metadata": {"name": "glov-cpu-nodes"}},
-        {
-            "apiVersion": KUEUE,
-            "kind": "ResourceFlavor",
-            "metadata": {"name": GPU_FLAVOR},
-            "spec": gpu_nodes,
-        },
-        {
-            "apiVersion": KUEUE,
-            "kind": "ClusterQueue",
-            "metadata": {"name": "glov"},
-            "spec": {
-                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}},
-                "resourceGroups": [
-                    {
-                        "coveredResources": ["cpu", "memory", GPU],
-                        "flavors": [
-                            {"name": "glov-cpu-nodes", "resources": quota(16, "64Gi", 0)},
-                            {"name": GPU_FLAVOR, "resources": quota(32, "256Gi", GPU_QUOTA)},
-                        ],
-                    }
-                ],
-            },
-        },
-        {
-            "apiVersion": KUEUE,
-            "kind": "LocalQueue",
-            "metadata": {"name": QUEUE, "namespace": NAMESPACE},
-            "spec": {"clusterQueue": "glov"},
-        },
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -96,20 +49,34 @@ def kueue(
 
 @pytest.fixture(scope="module")
 def queues(kube: KubeApiServer, kueue: KueueController) -> list[dict[str, Any]]:
-    """The team's queues as the API server stored them (after Kueue's webhooks)."""
+    """The overlay's objects as the API server stored them (after Kueue's webhooks)."""
     admin = kube.admin()
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     for obj in (namespace, _service_account("default")):
         resp = admin.request("POST", admin.path_of(obj, named=False), obj)
         assert resp.status in (201, 409), resp.body
-    return [admin.create(obj) for obj in team_queues()]
+    return [admin.create(obj) for obj in kustomize(MANIFESTS / "overlays" / "kueue")]
 
 
-def test_kueue_accepts_the_queues_and_they_become_active(kube, queues):
+def test_the_kueue_overlay_is_accepted_and_its_queues_become_active(kube, queues):
+    kinds = sorted(o["kind"] for o in queues)
+    assert kinds == [
+        "ClusterQueue",
+        "LocalQueue",
+        "ResourceFlavor",
+        "ResourceFlavor",
+        "WorkloadPriorityClass",
+        "WorkloadPriorityClass",
+    ]
     admin = kube.admin()
     # Kueue's CRD validation is real: a flavor that leaves a covered resource out is refused.
-    broken = team_queues()[2]
-    broken["metadata"]["name"] = "broken"
+    (stored,) = [o for o in queues if o["kind"] == "ClusterQueue"]
+    broken = {
+        "apiVersion": stored["apiVersion"],
+        "kind": stored["kind"],
+        "metadata": {"name": "broken"},
+        "spec": copy.deepcopy(stored["spec"]),
+    }
     del broken["spec"]["resourceGroups"][0]["flavors"][1]["resources"][2]
     resp = admin.request("POST", admin.path_of(broken, named=False), broken)
     assert resp.status == 422, resp.body
@@ -118,7 +85,8 @@ def test_kueue_accepts_the_queues_and_they_become_active(kube, queues):
         if obj["kind"] in ("ClusterQueue", "LocalQueue"):
             path = admin.path_of(obj)
             active = _wait(
-                f"{obj['kind']} Active", lambda p=path: _condition(admin.get(p), "Active")
+                f"{obj['kind']} Active",
+                lambda p=path: _condition(admin.get(p), "Active"),
             )
             assert active["status"] == "True", active
 
@@ -128,7 +96,8 @@ def test_kueue_admits_gpu_step_pods_up_to_the_gpu_quota_and_the_next_when_one_fi
 ):
     admin = kube.admin()
     template = gpu_step_pod(tmp_path)
-    template["metadata"]["labels"][QUEUE_LABEL] = QUEUE
+    labels = template["metadata"]["labels"]
+    assert labels[QUEUE_LABEL] == QUEUE, labels
     pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
     for i in range(GPU_QUOTA + 1):
         pod = yaml.safe_load(yaml.safe_dump(template))
@@ -177,8 +146,8 @@ def test_kueue_admits_gpu_step_pods_up_to_the_gpu_quota_and_the_next_when_one_fi
 
 
 def gpu_step_pod(tmp_path: Path) -> dict[str, Any]:
-    """A pod of paper-clip's first GPU executor, as Kubeflow's driver makes it."""
-    cfg = load_config("paper-clip", [])
+    """A pod of paper-clip's first GPU executor, compiled with Kueue's queue label."""
+    cfg = load_config("paper-clip", [f"pipeline.kueue.queue_name={QUEUE}"])
     path = compile_pipeline(cfg, tmp_path / "pipeline.yaml")
     spec, platform = [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
     executors = spec["deploymentSpec"]["executors"]
