@@ -59,15 +59,8 @@ def queues(kube: KubeApiServer, kueue: KueueController) -> list[dict[str, Any]]:
 
 
 def test_the_kueue_overlay_is_accepted_and_its_queues_become_active(kube, queues):
-    kinds = sorted(o["kind"] for o in queues)
-    assert kinds == [
-        "ClusterQueue",
-        "LocalQueue",
-        "ResourceFlavor",
-        "ResourceFlavor",
-        "WorkloadPriorityClass",
-        "WorkloadPriorityClass",
-    ]
+    # Every object was created (admin.create raises otherwise); its kinds are
+    # tests/deploy/test_manifests_kueue.py's to check.
     admin = kube.admin()
     # Kueue's CRD validation is real: a flavor that leaves a covered resource out is refused.
     (stored,) = [o for o in queues if o["kind"] == "ClusterQueue"]
