@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from glov.llm.filelock import exclusive
+from glov.filelock import exclusive
 
 MODULES = Path(__file__).with_name("kube_modules")
 CACHE_ENV = "GLOV_KUBE_CACHE"
