@@ -43,7 +43,7 @@ def build_llm(tokenizer: Any, scale: Scale, device: torch.device) -> Any:
 
 
 def bench_steering(rec: Recorder, tokenizer: Any, scale: Scale, budget: float) -> None:
-    from bench.bench_steering import meta_prompt_messages
+    from bench.steering.meta_prompt import meta_prompt_messages
     from glov.llm.steering import Steer, steered_generate
 
     device = torch.device(scale.device)

@@ -6,7 +6,9 @@ is that the bench measures what docs/benchmarks.md says it does.
 
 from __future__ import annotations
 
-from bench.bench_steering import PLAIN, PROFILE_KINDS, STEERED, run
+from bench.bench_steering import run
+from bench.steering.decoding import PLAIN, STEERED
+from bench.steering.profiling import PROFILE_KINDS
 
 
 def test_bench_reports_plain_ratios_tokens_and_reference_equality(tiny_llama):

@@ -1,0 +1,1 @@
+"""The steering bench's parts; the driver is bench/bench_steering.py."""
