@@ -22,6 +22,10 @@ _PERCENT_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*%")
 _SCORE_VALUE = re.compile(r"\b(?:accuracy|acc|error|score|fitness)\s*(?:[:=]|\(?\d)", re.IGNORECASE)
 # A bare score after the sentence: "art of the <category>. 4", "a {}, 85".
 _TRAILING_NUMBER = re.compile(r"[.!?,;:)]\s*\(?\d+(?:\.\d+)?\)?\s*$")
+# A score-sized number (0-100) ending a template: "the {} is 84.", "a {} 85.13".
+# Templates only: a free prompt may end "... between 1 and 10". Years and other
+# longer numbers ("a {} in 1990.") are not scores and pass.
+_ENDING_SCORE = re.compile(r"(?<![\w.])(?:100|\d{1,2})(?:\.\d+)?\s*[.!?]?\s*$")
 # A number alone in brackets: "(12.27)", "[85]". A prompt has no use for one.
 _BRACKETED_NUMBER = re.compile(r"[(\[]\s*\d+(?:\.\d+)?\s*[)\]]")
 # The meta-prompt's score word: a template (text shown to CLIP with a class name)
@@ -46,7 +50,11 @@ def score_echo(text: str, template: bool) -> str | None:
         (_BRACKETED_NUMBER, "a number in brackets"),
     ]
     if template:
-        checks += [(re.compile("%"), "a percent sign"), (_ACCURACY_WORD, "the word 'accuracy'")]
+        checks += [
+            (re.compile("%"), "a percent sign"),
+            (_ACCURACY_WORD, "the word 'accuracy'"),
+            (_ENDING_SCORE, "a score-sized number ending the template"),
+        ]
     for pattern, what in checks:
         match = pattern.search(text)
         if match:

@@ -74,6 +74,8 @@ def parsed(text: str, truncated: bool = False, bullet: str = "") -> tuple[str, l
         ("  a   blurry\tphoto of a  <category>  ", "a blurry photo of a {}"),
         # Numbers and apostrophes that belong to the template survive.
         ("1.5 inch icon of a <category>", "1.5 inch icon of a {}"),
+        # A year ending the template is no score.
+        ("a photo of a <category> taken in 1990.", "a photo of a {} taken in 1990."),
         ("a <category>'s silhouette", "a {}'s silhouette"),
         # Balanced brackets and quotes are fine.
         (
@@ -167,6 +169,9 @@ def test_repaired_answers_say_what_was_cut(text, expected, kinds):
         ("Best template 1: art of the <category>. 4", parser.SCORE_ECHO),
         ("a photo of a <category> (85)", parser.SCORE_ECHO),
         ("a photo of a <category>, score 0.6", parser.SCORE_ECHO),
+        # A bare score ending the sentence, with no punctuation before it.
+        ("the <category> is 84.", parser.SCORE_ECHO),
+        ("a photo of a <category> 85.13", parser.SCORE_ECHO),
         # Recited history: the first line with a slot decides, and it echoes.
         (
             "1: A photo of a cat in its natural habitat. --- Accuracy: 19\n"
