@@ -30,12 +30,8 @@ from typing import Any
 import torch
 from PIL import Image, ImageDraw
 
-from bench.random_vlm import (
-    ONEVISION_SHAPE,
-    Shape,
-    save_random_llava,
-    save_random_llava_onevision,
-)
+from bench.model_shapes import Shape, vlm_shape
+from bench.random_vlm import save_random_llava, save_random_llava_onevision
 from glov.config import VLMConfig
 from glov.vlm.generative.loading import LoadedVLM, load_vlm
 from glov.vlm.generative.plain import generate_plain
@@ -55,22 +51,6 @@ NOTE = (
     "greedy decoding steps per batch remain on both paths, and on a shared CPU they weigh "
     "most where the prefix is short (576 tokens); the longer the image prefix, the larger "
     "the saving"
-)
-# LLaVA-1.5's token shape (one 336-px tile, 576 image tokens), Qwen2 text model.
-LLAVA15_SHAPE = Shape(
-    text_type="qwen2",
-    hidden=512,
-    layers=6,
-    heads=8,
-    kv_heads=2,
-    intermediate=1408,
-    vision_hidden=256,
-    vision_layers=4,
-    vision_heads=4,
-    vision_intermediate=1024,
-    image_size=336,
-    patch_size=14,
-    context=4096,
 )
 
 
@@ -145,7 +125,7 @@ def measure(
 
 
 def run(tokenizer: Any, max_new_tokens: int = 50) -> dict:
-    llava15 = _load(save_random_llava, tokenizer, LLAVA15_SHAPE)
+    llava15 = _load(save_random_llava, tokenizer, vlm_shape("llava15-cpu"))
     result = {
         "device": str(llava15.device),
         "torch_threads": torch.get_num_threads(),
@@ -158,7 +138,7 @@ def run(tokenizer: Any, max_new_tokens: int = 50) -> dict:
         },
     }
     del llava15
-    onevision = _load(save_random_llava_onevision, tokenizer, ONEVISION_SHAPE)
+    onevision = _load(save_random_llava_onevision, tokenizer, vlm_shape("onevision-cpu"))
     result["onevision"] = {
         "model": "random-weight LLaVA-OneVision (SigLIP 384/14, 729 tokens a crop, "
         "anyres_max_9 grids; vision 4 layers x 384, Qwen2 6 layers x 512)",

@@ -1,21 +1,22 @@
 """Randomly initialised LLaVA-style VLM directories, for offline tests and speed benches.
 
-Speed does not depend on the weights, and answer identity between decoding
-paths holds for any weights, so a model built from a config (a CLIP vision
-tower, a projector and a Llama or Qwen2 text model; or LLaVA-OneVision's SigLIP
-tower with anyres grids) with a real tokenizer stands in for a downloaded one.
-The directory is written with save_pretrained and loads like any user's model
-(AutoModelForImageTextToText + AutoProcessor).
+A model built from a config (a CLIP vision tower, a projector and a Llama or
+Qwen2 text model; or LLaVA-OneVision's SigLIP tower with anyres grids) with a
+real tokenizer stands in for a downloaded one (bench/random_models.py says
+why). The directory is written with save_pretrained and loads like any user's
+model (AutoModelForImageTextToText + AutoProcessor).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
+from bench.model_shapes import Shape
+from bench.random_models import decoder_config, random_weights, token_ids
 
+# The tests' sizes, the builders' default.
+TINY = Shape()
 IMAGE_TOKEN = "<image>"
 # ChatML with the image before the text of a turn, as LLaVA-OneVision renders it.
 CHAT_TEMPLATE = (
@@ -27,25 +28,6 @@ CHAT_TEMPLATE = (
 )
 
 
-@dataclass(frozen=True)
-class Shape:
-    """Sizes of the random model; the defaults are tiny (tests)."""
-
-    text_type: str = "llama"  # llama | qwen2
-    hidden: int = 32
-    layers: int = 2
-    heads: int = 4
-    kv_heads: int = 2
-    intermediate: int = 64
-    vision_hidden: int = 32
-    vision_layers: int = 2
-    vision_heads: int = 4
-    vision_intermediate: int = 64
-    image_size: int = 28
-    patch_size: int = 7
-    context: int = 2048
-
-
 def image_tokens(shape: Shape) -> int:
     """Image tokens per image: one per patch (the CLS token is dropped)."""
     return (shape.image_size // shape.patch_size) ** 2
@@ -53,10 +35,8 @@ def image_tokens(shape: Shape) -> int:
 
 def _text_config(shape: Shape, tokenizer: Any) -> Any:
     """The language model's config: `shape`'s sizes, the tokenizer's vocabulary and specials."""
-    from transformers import LlamaConfig, Qwen2Config
-
-    text_cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[shape.text_type]
-    return text_cls(
+    return decoder_config(
+        shape.text_type,
         hidden_size=shape.hidden,
         intermediate_size=shape.intermediate,
         num_hidden_layers=shape.layers,
@@ -64,13 +44,23 @@ def _text_config(shape: Shape, tokenizer: Any) -> Any:
         num_key_value_heads=shape.kv_heads,
         vocab_size=len(tokenizer),
         max_position_embeddings=shape.context,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
+        **token_ids(tokenizer),
     )
 
 
-def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0) -> Path:
+def _vision_sizes(shape: Shape) -> dict[str, int]:
+    """The vision tower's sizes, in the names CLIP's and SigLIP's configs share."""
+    return {
+        "hidden_size": shape.vision_hidden,
+        "intermediate_size": shape.vision_intermediate,
+        "num_hidden_layers": shape.vision_layers,
+        "num_attention_heads": shape.vision_heads,
+        "image_size": shape.image_size,
+        "patch_size": shape.patch_size,
+    }
+
+
+def save_random_llava(target: Path, tokenizer: Any, shape: Shape = TINY, seed: int = 0) -> Path:
     """Write a random-weight LLaVA model with `tokenizer` (given an image token) to `target`."""
     from transformers import (
         CLIPImageProcessor,
@@ -81,15 +71,7 @@ def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed
     )
 
     tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
-    vision = CLIPVisionConfig(
-        hidden_size=shape.vision_hidden,
-        intermediate_size=shape.vision_intermediate,
-        num_hidden_layers=shape.vision_layers,
-        num_attention_heads=shape.vision_heads,
-        image_size=shape.image_size,
-        patch_size=shape.patch_size,
-        projection_dim=shape.vision_hidden,
-    )
+    vision = CLIPVisionConfig(**_vision_sizes(shape), projection_dim=shape.vision_hidden)
     text = _text_config(shape, tokenizer)
     config = LlavaConfig(
         vision_config=vision,
@@ -98,10 +80,7 @@ def save_random_llava(target: Path, tokenizer: Any, shape: Shape = Shape(), seed
         vision_feature_select_strategy="default",
         vision_feature_layer=-1,
     )
-    # fork_rng: reproducible weights without resetting the caller's RNG stream.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlavaForConditionalGeneration(config).eval()
+    model = random_weights(LlavaForConditionalGeneration, config, seed)
     side = {"height": shape.image_size, "width": shape.image_size}
     images = CLIPImageProcessor(size={"shortest_edge": shape.image_size}, crop_size=side)
     processor = LlavaProcessor(
@@ -124,25 +103,6 @@ def grid_pinpoints(crop: int, max_side: int = 6) -> list[list[int]]:
     return [[h, w] for h in sides for w in sides]
 
 
-# LLaVA-OneVision-Qwen2-7B's token geometry (SigLIP so400m/14 at 384 px: 27x27 = 729
-# tokens per crop, anyres_max_9) with narrow, shallow layers so that it runs on a CPU.
-ONEVISION_SHAPE = Shape(
-    text_type="qwen2",
-    hidden=512,
-    layers=6,
-    heads=8,
-    kv_heads=2,
-    intermediate=1408,
-    vision_hidden=384,
-    vision_layers=4,
-    vision_heads=6,
-    vision_intermediate=1536,
-    image_size=384,
-    patch_size=14,
-    context=32768,
-)
-
-
 def onevision_parts(tokenizer: Any, shape: Shape) -> tuple[Any, Any]:
     """(config, processor) of a LLaVA-OneVision of `shape`; `tokenizer` gains the image token.
 
@@ -160,15 +120,7 @@ def onevision_parts(tokenizer: Any, shape: Shape) -> tuple[Any, Any]:
 
     tokenizer.add_special_tokens({"additional_special_tokens": [IMAGE_TOKEN]})
     image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
-    vision = SiglipVisionConfig(
-        hidden_size=shape.vision_hidden,
-        intermediate_size=shape.vision_intermediate,
-        num_hidden_layers=shape.vision_layers,
-        num_attention_heads=shape.vision_heads,
-        image_size=shape.image_size,
-        patch_size=shape.patch_size,
-        vision_use_head=False,
-    )
+    vision = SiglipVisionConfig(**_vision_sizes(shape), vision_use_head=False)
     text = _text_config(shape, tokenizer)
     pinpoints = grid_pinpoints(shape.image_size)
     config = LlavaOnevisionConfig(
@@ -201,15 +153,13 @@ def onevision_parts(tokenizer: Any, shape: Shape) -> tuple[Any, Any]:
 
 
 def save_random_llava_onevision(
-    target: Path, tokenizer: Any, shape: Shape = Shape(), seed: int = 0
+    target: Path, tokenizer: Any, shape: Shape = TINY, seed: int = 0
 ) -> Path:
     """Write a random-weight LLaVA-OneVision (SigLIP, anyres_max_9 grids) to `target`."""
     from transformers import LlavaOnevisionForConditionalGeneration
 
     config, processor = onevision_parts(tokenizer, shape)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlavaOnevisionForConditionalGeneration(config).eval()
+    model = random_weights(LlavaOnevisionForConditionalGeneration, config, seed)
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
     processor.save_pretrained(target)

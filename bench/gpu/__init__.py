@@ -1,1 +1,1 @@
-"""The GPU bench (bench/bench_gpu.py) in parts: scales, measuring, models, the two sections."""
+"""The GPU bench (bench/bench_gpu.py) in parts: scales, measuring, the two sections."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -14,8 +15,8 @@ from bench.gpu.measure import (
     reset_peak,
     timed,
 )
-from bench.gpu.models import build_random, param_count, vocab_rows
 from bench.gpu.scales import Scale
+from bench.random_models import param_count, random_weights, vocab_rows
 
 DIVERGENCE_NOTE = (
     "the two paths run the same token sequences through differently shaped kernels (one "
@@ -31,18 +32,17 @@ def build_onevision(tokenizer: Any, scale: Scale, device: torch.device) -> Any:
     """A LoadedVLM: random LLaVA-OneVision of `scale.vlm`'s shape, as bench.random_vlm builds it."""
     from transformers import GenerationConfig, LlavaOnevisionForConditionalGeneration
 
-    from bench.random_vlm import Shape, onevision_parts
+    from bench.random_vlm import onevision_parts
     from glov.vlm.generative.loading import LoadedVLM
 
-    shape = Shape(**scale.vlm)
     tokenizer = copy.deepcopy(tokenizer)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    config, processor = onevision_parts(tokenizer, shape)  # adds the image token
+    config, processor = onevision_parts(tokenizer, scale.vlm)  # adds the image token
     # The real model's embedding rows (every id, the image token's too, below them).
     config.text_config.vocab_size = vocab_rows(scale.vlm_vocab, tokenizer)
-    model = build_random(LlavaOnevisionForConditionalGeneration, config, device, scale.dtype, 0)
+    model = random_weights(LlavaOnevisionForConditionalGeneration, config, 0, device, scale.dtype)
     eos = [int(tokenizer.eos_token_id)]
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=eos, pad_token_id=tokenizer.pad_token_id
@@ -82,9 +82,9 @@ def bench_prefix(rec: Recorder, tokenizer: Any, scale: Scale, images: int, budge
     text = vlm.model.config.text_config
     out.update(
         model="random-weight LLaVA-OneVision, SigLIP "
-        f"{scale.vlm['vision_layers']}x{scale.vlm['vision_hidden']} / Qwen2 "
+        f"{scale.vlm.vision_layers}x{scale.vlm.vision_hidden} / Qwen2 "
         f"{text.num_hidden_layers}x{text.hidden_size}",
-        shape=scale.vlm,
+        shape=asdict(scale.vlm),
         vocab_size=text.vocab_size,
         parameters=param_count(vlm.model),
         dtype=str(scale.dtype).removeprefix("torch."),

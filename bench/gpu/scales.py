@@ -1,54 +1,21 @@
-"""The bench's two scales: the paper's model shapes (GPU) and tiny ones (CPU tests)."""
+"""The bench's two scales: the paper's model shapes (GPU) and tiny ones (CPU tests).
+
+The scales are data in bench/gpu/scales.toml; their model sizes are named
+shapes of bench/model_shapes.toml, written once for every bench and test.
+"""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
-# LLaVA-OneVision-Qwen2-7B: SigLIP so400m/14 at 384 px and Qwen2-7B.
-PAPER_VLM = dict(
-    text_type="qwen2",
-    hidden=3584,
-    layers=28,
-    heads=28,
-    kv_heads=4,
-    intermediate=18944,
-    vision_hidden=1152,
-    vision_layers=27,
-    vision_heads=16,
-    vision_intermediate=4304,
-    image_size=384,
-    patch_size=14,
-    context=32768,
-)
-TINY_VLM = dict(
-    text_type="qwen2",
-    hidden=32,
-    layers=2,
-    heads=4,
-    kv_heads=2,
-    intermediate=64,
-    vision_hidden=32,
-    vision_layers=2,
-    vision_heads=4,
-    vision_intermediate=64,
-    image_size=28,
-    patch_size=7,
-    context=4096,
-)
+from bench.model_shapes import LLMShape, Shape, llm_shape, vlm_shape
 
-
-@dataclass(frozen=True)
-class LLMShape:
-    hidden: int
-    layers: int
-    heads: int
-    kv_heads: int
-    intermediate: int
-    vocab: int
-    context: int
+SCALES_FILE = Path(__file__).with_name("scales.toml")
 
 
 @dataclass(frozen=True)
@@ -56,7 +23,7 @@ class Scale:
     name: str
     device: str
     dtype: torch.dtype
-    vlm: dict[str, Any]  # bench.random_vlm.Shape fields
+    vlm: Shape
     vlm_vocab: int  # 0: the tokenizer's size, rounded up
     image_side: int
     images: int
@@ -69,30 +36,16 @@ class Scale:
     reserve_b_s: float = 150.0  # kept back from (a) for (b): build, warm-up, runs
 
 
+def _scale(name: str, table: dict[str, Any]) -> Scale:
+    fields = {
+        **table,
+        "dtype": getattr(torch, table["dtype"]),
+        "vlm": vlm_shape(table["vlm"]),
+        "llm": llm_shape(table["llm"]),
+    }
+    return Scale(name=name, **fields)
+
+
 SCALES = {
-    "paper": Scale(
-        name="paper",
-        device="cuda",
-        dtype=torch.bfloat16,
-        vlm=PAPER_VLM,
-        vlm_vocab=152064,
-        image_side=768,
-        images=16,
-        # Llama-3-8B
-        llm=LLMShape(4096, 32, 32, 8, 14336, 128256, 8192),
-        steer_layer=17,
-    ),
-    "tiny": Scale(
-        name="tiny",
-        device="cpu",
-        dtype=torch.float32,
-        vlm=TINY_VLM,
-        vlm_vocab=0,
-        image_side=56,
-        images=2,
-        llm=LLMShape(64, 4, 4, 2, 128, 0, 4096),
-        steer_layer=2,
-        budget_s=120.0,
-        reserve_b_s=30.0,
-    ),
+    name: _scale(name, table) for name, table in tomllib.loads(SCALES_FILE.read_text()).items()
 }

@@ -14,15 +14,19 @@ from bench.gpu.measure import (
     reset_peak,
     timed,
 )
-from bench.gpu.models import build_random, param_count, vocab_rows
 from bench.gpu.scales import Scale
+from bench.random_models import param_count, random_decoder, token_ids, vocab_rows
 
 
 def build_llm(tokenizer: Any, scale: Scale, device: torch.device) -> Any:
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig
 
     s = scale.llm
-    config = LlamaConfig(
+    model = random_decoder(
+        "llama",
+        seed=1,
+        device=device,
+        dtype=scale.dtype,
         hidden_size=s.hidden,
         intermediate_size=s.intermediate,
         num_hidden_layers=s.layers,
@@ -32,11 +36,8 @@ def build_llm(tokenizer: Any, scale: Scale, device: torch.device) -> Any:
         max_position_embeddings=s.context,
         rope_theta=500000.0,
         tie_word_embeddings=False,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
+        **token_ids(tokenizer),
     )
-    model = build_random(LlamaForCausalLM, config, device, scale.dtype, 1)
     # No eos: every run makes exactly max_new_tokens per sample.
     model.generation_config = GenerationConfig(pad_token_id=tokenizer.pad_token_id)
     return model

@@ -8,21 +8,20 @@ tests/conftest.py, shared with the loop and pipeline tests. `tiny_llama` is a
 
 from __future__ import annotations
 
-import pytest
-import torch
+import copy
 
+import pytest
+
+from bench.random_models import random_decoder, token_ids
 from glov.llm.loader import LoadedLLM, prepare_llm
 
 
 @pytest.fixture(scope="session")
 def tiny_llama(smollm2: LoadedLLM) -> LoadedLLM:
     """A 4-layer, hidden-64 Llama with random weights (seed 0) and SmolLM2's tokenizer."""
-    import copy
-
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     tokenizer = copy.deepcopy(smollm2.tokenizer)
-    config = LlamaConfig(
+    model = random_decoder(
+        "llama",
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
@@ -30,13 +29,7 @@ def tiny_llama(smollm2: LoadedLLM) -> LoadedLLM:
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        **token_ids(tokenizer),
     )
-    # fork_rng: building the fixture must not shift the global RNG of the tests.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config).to(torch.float32)
     return prepare_llm(model, tokenizer, "tiny-llama")

@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import (
-    GemmaConfig,
-    GemmaForCausalLM,
-    LlamaConfig,
-    LlamaForCausalLM,
-    MistralConfig,
-    MistralForCausalLM,
-    Qwen2Config,
-    Qwen2ForCausalLM,
-)
 
+from bench.random_models import random_decoder
 from glov.llm.steering import (
     Steer,
     decoder_layers,
@@ -28,19 +19,18 @@ VOCAB = 1000
 PAD = 0
 LAYER = 2  # of 4: steering in the middle leaves layers above it to get wrong
 
-# Tiny random decoders of the families GLOV runs: name -> (config, model, extra config).
+# Tiny random decoders of the families GLOV runs: name -> (decoder family, extra config).
 ARCHITECTURES = {
-    "llama": (LlamaConfig, LlamaForCausalLM, {}),
-    "qwen2": (Qwen2Config, Qwen2ForCausalLM, {}),
-    "gemma": (GemmaConfig, GemmaForCausalLM, {"head_dim": 16}),
-    "mistral": (MistralConfig, MistralForCausalLM, {"sliding_window": 128}),
+    "llama": ("llama", {}),
+    "qwen2": ("qwen2", {}),
+    "gemma": ("gemma", {"head_dim": 16}),
+    "mistral": ("mistral", {"sliding_window": 128}),
     # A window shorter than the sequences: the cached keys must still be masked by it.
-    "mistral-window4": (MistralConfig, MistralForCausalLM, {"sliding_window": 4}),
+    "mistral-window4": ("mistral", {"sliding_window": 4}),
     # SmolLM2-135M's config in miniature: 3 query heads per K/V head (the
     # packed attention's group size there), tied embeddings, its rope base.
     "smollm2-shape": (
-        LlamaConfig,
-        LlamaForCausalLM,
+        "llama",
         {
             "hidden_size": 72,
             "num_attention_heads": 9,
@@ -52,7 +42,9 @@ ARCHITECTURES = {
 }
 
 
-def tiny_model(config_cls, model_cls, **extra) -> nn.Module:
+def tiny_model(name: str = "llama", **extra) -> nn.Module:
+    """The ARCHITECTURES model `name`, seed 0, float32; `extra` config on top of its own."""
+    family, own = ARCHITECTURES[name]
     # initializer_range 0.2 (not 0.02) spreads the logits of a random model so
     # greedy decoding has no near-ties that float noise could flip.
     settings = {
@@ -66,10 +58,7 @@ def tiny_model(config_cls, model_cls, **extra) -> nn.Module:
         "initializer_range": 0.2,
         "pad_token_id": PAD,
     }
-    config = config_cls(**{**settings, **extra})
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        return model_cls(config).to(torch.float32).eval()
+    return random_decoder(family, **{**settings, **own, **extra})
 
 
 def make_batch(lengths: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from glov.llm.steering import (
     Steer,
@@ -13,7 +12,6 @@ from glov.llm.steering import (
     steered_generate,
 )
 from tests.llm.steering_helpers import (
-    ARCHITECTURES,
     LAYER,
     PAD,
     assert_same,
@@ -28,7 +26,7 @@ from tests.llm.steering_helpers import (
 
 @pytest.fixture(scope="module")
 def llama() -> nn.Module:
-    return tiny_model(LlamaConfig, LlamaForCausalLM)
+    return tiny_model("llama")
 
 
 @pytest.mark.parametrize("alpha", [0.5, 4.0])
@@ -169,8 +167,7 @@ def test_cached_is_an_approximation(llama):
 
 @pytest.mark.parametrize("name", ["qwen2", "gemma", "mistral", "mistral-window4", "smollm2-shape"])
 def test_other_architectures_exact_equals_reference(name):
-    config_cls, model_cls, extra = ARCHITECTURES[name]
-    model = tiny_model(config_cls, model_cls, **extra)
+    model = tiny_model(name)
     ids, mask = make_batch([8, 4])
     v = random_vector(model, ids, mask, LAYER, ratio=1.0)
     ref_ids, ref_logits = naive_reference(model, ids, mask, LAYER, 4.0 * v, steps=5)
@@ -184,7 +181,7 @@ def test_other_architectures_exact_equals_reference(name):
 
 
 def test_eager_attention_exact_equals_reference():
-    model = tiny_model(LlamaConfig, LlamaForCausalLM, attn_implementation="eager")
+    model = tiny_model("llama", attn_implementation="eager")
     assert model.config._attn_implementation == "eager"
     ids, mask = make_batch([8, 4])
     v = random_vector(model, ids, mask, LAYER, ratio=1.0)

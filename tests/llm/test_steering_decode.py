@@ -5,10 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from transformers import (
-    LlamaConfig,
-    LlamaForCausalLM,
-)
 
 from glov.llm.steering import (
     Steer,
@@ -31,7 +27,7 @@ from tests.llm.steering_helpers import (
 
 @pytest.fixture(scope="module")
 def llama() -> nn.Module:
-    return tiny_model(LlamaConfig, LlamaForCausalLM)
+    return tiny_model("llama")
 
 
 def test_rows_stop_at_eos_and_pad_after_it(llama):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from glov.llm.steering import Steer, decoder_layers, resolve_layer
@@ -17,7 +16,6 @@ from glov.llm.steering.attention import PACKED_SDPA, packed_attention, packed_sd
 from glov.llm.steering.steppers import _last_query
 from glov.llm.steering.vector import layer_hidden
 from tests.llm.steering_helpers import (
-    ARCHITECTURES,
     LAYER,
     assert_same,
     greedy,
@@ -32,8 +30,7 @@ from tests.llm.steering_helpers import (
 
 @pytest.fixture(scope="module", params=["llama", "qwen2", "mistral-window4", "smollm2-shape"])
 def architecture(request) -> nn.Module:
-    config_cls, model_cls, extra = ARCHITECTURES[request.param]
-    return tiny_model(config_cls, model_cls, **extra)
+    return tiny_model(request.param)
 
 
 @pytest.mark.parametrize("seed", [None, 3], ids=["greedy", "sampled"])
@@ -153,14 +150,14 @@ def test_packed_sdpa_equals_transformers_sdpa(queries, mask_batch):
 
 
 def test_packed_attention_is_switched_back_and_leaves_other_kernels_alone():
-    model = tiny_model(LlamaConfig, LlamaForCausalLM)
+    model = tiny_model("llama")
     with packed_attention(model):
         assert model.config._attn_implementation == PACKED_SDPA
     assert model.config._attn_implementation == "sdpa"
     with pytest.raises(RuntimeError, match="boom"), packed_attention(model):
         raise RuntimeError("boom")
     assert model.config._attn_implementation == "sdpa"
-    eager = tiny_model(LlamaConfig, LlamaForCausalLM, attn_implementation="eager")
+    eager = tiny_model("llama", attn_implementation="eager")
     with packed_attention(eager):
         assert eager.config._attn_implementation == "eager"
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from transformers import (
-    LlamaConfig,
-    LlamaForCausalLM,
-)
 
 from glov.llm.steering import (
     check_layer_index,
@@ -37,7 +33,7 @@ class Chars:
 
 @pytest.fixture(scope="module")
 def llama() -> nn.Module:
-    return tiny_model(LlamaConfig, LlamaForCausalLM)
+    return tiny_model("llama")
 
 
 def test_resolve_layer():

@@ -7,7 +7,8 @@ import copy
 import pytest
 from PIL import Image
 
-from bench.random_vlm import Shape, save_random_llava_onevision
+from bench.model_shapes import Shape
+from bench.random_vlm import save_random_llava_onevision
 from glov.config import VLMConfig
 from glov.data import Split, load_image
 from glov.vlm.generative.loading import load_vlm
