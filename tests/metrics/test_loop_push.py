@@ -6,25 +6,18 @@ from glov.config import load_config
 from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
 from glov.runs.rundir import RunDir
+from tests.tiny_run import tiny_run
 
 
 def test_loop_steps_push_to_the_pushgateway(stack, tmp_path, smollm2, test_cache_dir):
     cfg = load_config(
         "smoke",
-        [
-            f"run.cache_dir={test_cache_dir}",
-            "run.progress=false",
-            "data.max_classes=3",
-            "data.test_per_class=2",
-            "vlm.model=glov-tiny-vit",
-            "vlm.pretrained=null",
-            "llm.max_new_tokens=16",
+        tiny_run(
+            test_cache_dir,
             "search.method=glov-noguide",
             "search.compare_with=[]",
-            "search.steps=1",
-            "search.candidates=3",
             f"metrics.pushgateway={stack.pushgateway.address}",
-        ],
+        ),
     )
     run, cfg = RunDir.open(str(tmp_path), "pushed-run", cfg)
     report = run_search(cfg, run, Models(cfg, llm=smollm2, run=run))

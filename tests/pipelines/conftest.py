@@ -10,28 +10,24 @@ import pytest
 import yaml
 
 from glov.config import GlovConfig, load_config
+from tests.tiny_run import tiny_run
 
 REPO = Path(__file__).resolve().parents[2]
 # Shared with the other test packages: the converted SmolLM2 and the packaged dataset.
 CACHE_DIR = REPO / ".cache" / "test-glov"
 
-# Tiny but real: random-init tiny CLIP, the real SmolLM2-135M, 3 Animal-MNIST classes.
-TINY = [
+# A tiny run on 3 Animal-MNIST classes, CPU only; each test sets its step count.
+TINY = tiny_run(
+    CACHE_DIR,
     "data.uri=pkg://animal-mnist",
-    "data.max_classes=3",
-    "data.test_per_class=2",
-    "vlm.model=glov-tiny-vit",
-    "vlm.pretrained=null",
-    "vlm.pretrained=null",
     "vlm.device=cpu",
     "llm.device=cpu",
-    "llm.max_new_tokens=8",
-    "search.candidates=2",
     "search.compare_with=[]",  # one arm: the fan-out is covered by the compile tests
-    "run.progress=false",
-    f"run.cache_dir={CACHE_DIR}",
     "pipeline.retries=0",
-]
+    steps=None,
+    candidates=2,
+    llm_tokens=8,
+)
 
 
 class Compiled:

@@ -17,24 +17,20 @@ from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
 from glov.runs.rundir import RunDir
 from glov.vlm.clip import ClipScorer
+from tests.tiny_run import tiny_run
 
 VOLATILE = {"time", "seconds", "eval_seconds"}
 
 
 def _cfg(test_cache_dir, steps=2, **extra):
-    overrides = [
-        f"run.cache_dir={test_cache_dir}",
-        "run.progress=false",
-        "data.max_classes=3",
-        "data.test_per_class=2",
-        "vlm.model=glov-tiny-vit",
-        "vlm.pretrained=null",
-        "llm.max_new_tokens=20",
-        f"search.steps={steps}",
-        "search.candidates=3",
+    overrides = tiny_run(
+        test_cache_dir,
         "search.compare_with=[glov-noguide, llm-opt]",
         "guidance.alphas=[1.0]",
-    ] + [f"{k}={v}" for k, v in extra.items()]
+        *[f"{k}={v}" for k, v in extra.items()],
+        steps=steps,
+        llm_tokens=20,
+    )
     return load_config("smoke", overrides)
 
 

@@ -21,28 +21,22 @@ from glov.store.s3 import S3Store
 from glov.vlm.clip import ClipScorer
 from glov.vlm.shared_features import StoreFeatureCache
 from tests.servers.s3 import start_s3_server
+from tests.tiny_run import tiny_run
 
 ARM = "glov-noguide"
 
 
 def _args(test_cache_dir, run_cache, steps: int) -> list[str]:
-    sets = [
-        f"run.cache_dir={run_cache}",
-        "run.progress=false",
+    sets = tiny_run(
+        run_cache,
         "store.uri=s3://glov/runs",
         "store.retry_attempts=3",
         "store.retry_base_seconds=0.05",
         "store.retry_max_seconds=0.2",
         "store.timeout_seconds=5",
-        "data.max_classes=3",
-        "data.test_per_class=2",
-        "vlm.model=glov-tiny-vit",
-        "vlm.pretrained=null",
-        "llm.max_new_tokens=16",
         "search.method=glov-noguide",
-        f"search.steps={steps}",
-        "search.candidates=3",
-    ]
+        steps=steps,
+    )
     return ["run", "--config", "smoke"] + [a for s in sets for a in ("--set", s)]
 
 

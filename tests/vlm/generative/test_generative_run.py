@@ -12,28 +12,26 @@ from glov.runs.loaded_models import Models
 from glov.runs.loop import run_search
 from glov.runs.rundir import RunDir
 from glov.vlm.generative.scorer import GenerativeScorer
+from tests.tiny_run import tiny_run
 
 
 def _cfg(cache, model_dir, steps):
     return load_config(
         "smoke",
-        [
-            f"run.cache_dir={cache}",
-            "run.progress=false",
-            "data.max_classes=3",
+        tiny_run(
+            cache,
             "data.shots=1",
-            "data.test_per_class=1",
             "vlm.kind=generative",
             f"vlm.model={model_dir}",
-            "vlm.pretrained=null",
             "vlm.max_new_tokens=6",
-            "llm.max_new_tokens=20",
             "search.method=glov-noguide",
             "search.compare_with=[]",
-            f"search.steps={steps}",
-            "search.candidates=2",
             "eval.ds_templates=['a photo of a {}.', 'a drawing of a {}.']",
-        ],
+            steps=steps,
+            candidates=2,
+            llm_tokens=20,
+            test_per_class=1,
+        ),
     )
 
 
