@@ -43,6 +43,7 @@ def contract(name: str) -> dict:
 TOP = "Top-level layers: the CLI over the Kubeflow side over the library"
 LIBRARY = "Library layers"
 NO_KUBEFLOW = "The library imports no Kubeflow"
+NO_SUPPORT = "The shipped packages import no test or bench support"
 NO_CIRCLES = "No import circles among sibling modules"
 
 
@@ -87,7 +88,7 @@ def tree(tmp_path: Path) -> Path:
 def test_the_synthetic_tree_passes_clean(tree: Path):
     result = lint_imports(tree)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in (TOP, LIBRARY, NO_KUBEFLOW, NO_CIRCLES):
+    for name in (TOP, LIBRARY, NO_KUBEFLOW, NO_SUPPORT, NO_CIRCLES):
         assert f"{name} KEPT" in result.stdout
 
 
@@ -116,6 +117,19 @@ def test_the_synthetic_tree_passes_clean(tree: Path):
         ("glov/llm/__init__.py", "import glov.vlm  # wrong way", LIBRARY, "glov.llm -> glov.vlm"),
         # The library importing Kubeflow.
         ("glov/templates.py", "import kfp  # wrong way", NO_KUBEFLOW, "glov.templates -> kfp"),
+        # The library or the Kubeflow side using the random-weight builders or test helpers.
+        (
+            "glov/vlm/__init__.py",
+            "import bench.random_models  # wrong way",
+            NO_SUPPORT,
+            "glov.vlm -> bench",
+        ),
+        (
+            "components/step.py",
+            "import tests.tiny_run  # wrong way",
+            NO_SUPPORT,
+            "components.step -> tests",
+        ),
     ],
 )
 def test_a_wrong_way_import_fails_the_check(tree: Path, module, line, broken, chain):
