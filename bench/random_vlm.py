@@ -1,8 +1,8 @@
-"""Randomly initialised LLaVA-style VLM directories, for offline tests and speed benches.
+"""Randomly initialised VLM directories, for offline tests and speed benches.
 
 A model built from a config (a CLIP vision tower, a projector and a Llama or
-Qwen2 text model; or LLaVA-OneVision's SigLIP tower with anyres grids) with a
-real tokenizer stands in for a downloaded one (bench/random_models.py says
+Qwen2 text model; LLaVA-OneVision's SigLIP tower with anyres grids; or a tiny
+Qwen2-VL) with a real tokenizer stands in for a downloaded one (bench/random_models.py says
 why). The directory is written with save_pretrained and loads like any user's
 model (AutoModelForImageTextToText + AutoProcessor).
 """
@@ -26,6 +26,14 @@ CHAT_TEMPLATE = (
     "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
     "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+def _save(target: Path, model: Any, processor: Any) -> Path:
+    """`target` as a user's model directory: weights, config, processor and tokenizer."""
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    processor.save_pretrained(target)
+    return target
 
 
 def image_tokens(shape: Shape) -> int:
@@ -91,10 +99,7 @@ def save_random_llava(target: Path, tokenizer: Any, shape: Shape = TINY, seed: i
         chat_template=CHAT_TEMPLATE,
         num_additional_image_tokens=1,
     )
-    target.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(target)
-    processor.save_pretrained(target)
-    return target
+    return _save(target, model, processor)
 
 
 def grid_pinpoints(crop: int, max_side: int = 6) -> list[list[int]]:
@@ -160,7 +165,70 @@ def save_random_llava_onevision(
 
     config, processor = onevision_parts(tokenizer, shape)
     model = random_weights(LlavaOnevisionForConditionalGeneration, config, seed)
-    target.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(target)
-    processor.save_pretrained(target)
-    return target
+    return _save(target, model, processor)
+
+
+# Qwen2-VL's chat: an image is <|vision_start|><|image_pad|><|vision_end|> in the user turn.
+QWEN2_VL_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+QWEN2_VL_TOKENS = ["<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>"]
+
+
+def save_random_qwen2_vl(target: Path, tokenizer: Any, seed: int = 0) -> Path:
+    """Write a random-weight Qwen2-VL (2 vision blocks, 2 text layers, 32 wide) to `target`.
+
+    A family whose M-RoPE positions rule out prefix reuse: the tests' plain path.
+    """
+    from transformers import (
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tokenizer.add_special_tokens({"additional_special_tokens": QWEN2_VL_TOKENS})
+    ids = dict(zip(QWEN2_VL_TOKENS, tokenizer.convert_tokens_to_ids(QWEN2_VL_TOKENS), strict=True))
+    config = Qwen2VLConfig(
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": len(tokenizer),
+            "max_position_embeddings": 2048,
+            # M-RoPE: temporal, height and width sections of the 4 rotary pairs per head.
+            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 1, 1]},
+            **token_ids(tokenizer),
+        },
+        vision_config={
+            "depth": 2,
+            "embed_dim": 32,
+            "hidden_size": 32,
+            "num_heads": 2,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    model = random_weights(Qwen2VLForConditionalGeneration, config, seed)
+    # Small images: 56x56 pixels at most, 4x4 patches merged 2x2 into 4 image tokens.
+    pixels = {"min_pixels": 28 * 28, "max_pixels": 56 * 56}
+    processor = Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(**pixels),
+        video_processor=Qwen2VLVideoProcessor(**pixels),
+        tokenizer=tokenizer,
+        chat_template=QWEN2_VL_TEMPLATE,
+    )
+    return _save(target, model, processor)

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
+from bench.random_vlm import save_random_qwen2_vl
 from glov.config import VLMConfig
 from glov.data import load_image
 from glov.errors import ModelError
@@ -20,79 +20,10 @@ from glov.vlm.generative.prefix_reuse import supports_prefix_reuse
 from glov.vlm.generative.scorer import GenerativeScorer
 from tests.vlm.generative.helpers import PROMPTS
 
-# Qwen2-VL's chat: an image is <|vision_start|><|image_pad|><|vision_end|> in the user turn.
-QWEN2_VL_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
-    "{% for item in message['content'] %}{% if item['type'] == 'image' %}"
-    "<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}"
-    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-SPECIAL = ["<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>"]
-
-
-def save_tiny_qwen2_vl(target: Path, tokenizer) -> Path:
-    """A random-weight Qwen2-VL (2 vision blocks, 2 text layers, 32 wide) with its processor."""
-    from transformers import (
-        Qwen2VLConfig,
-        Qwen2VLForConditionalGeneration,
-        Qwen2VLImageProcessor,
-        Qwen2VLProcessor,
-        Qwen2VLVideoProcessor,
-    )
-
-    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL})
-    ids = dict(zip(SPECIAL, tokenizer.convert_tokens_to_ids(SPECIAL), strict=True))
-    config = Qwen2VLConfig(
-        text_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "vocab_size": len(tokenizer),
-            "max_position_embeddings": 2048,
-            # M-RoPE: temporal, height and width sections of the 4 rotary pairs per head.
-            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 1, 1]},
-            "pad_token_id": tokenizer.pad_token_id,
-            "eos_token_id": tokenizer.eos_token_id,
-            "bos_token_id": tokenizer.bos_token_id,
-        },
-        vision_config={
-            "depth": 2,
-            "embed_dim": 32,
-            "hidden_size": 32,
-            "num_heads": 2,
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = Qwen2VLForConditionalGeneration(config).eval()
-    # Small images: 56x56 pixels at most, 4x4 patches merged 2x2 into 4 image tokens.
-    pixels = {"min_pixels": 28 * 28, "max_pixels": 56 * 56}
-    processor = Qwen2VLProcessor(
-        image_processor=Qwen2VLImageProcessor(**pixels),
-        video_processor=Qwen2VLVideoProcessor(**pixels),
-        tokenizer=tokenizer,
-        chat_template=QWEN2_VL_TEMPLATE,
-    )
-    target.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(target)
-    processor.save_pretrained(target)
-    return target
-
 
 @pytest.fixture(scope="module")
 def tiny_qwen2_vl_dir(tmp_path_factory, smollm2) -> Path:
-    return save_tiny_qwen2_vl(
+    return save_random_qwen2_vl(
         tmp_path_factory.mktemp("tiny-qwen2-vl") / "model", copy.deepcopy(smollm2.tokenizer)
     )
 
