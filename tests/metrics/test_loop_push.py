@@ -24,6 +24,11 @@ def test_loop_steps_push_to_the_pushgateway(stack, tmp_path, smollm2, test_cache
     records = run.steps("glov-noguide")
 
     sel = '{run="pushed-run", arm="glov-noguide"}'
+    # A scrape taken during the run holds an earlier step's values and is what a query
+    # reads until the next one: first wait for the scrape of the final push (the only
+    # push with the "final" stage), then read the arm's group from it.
+    final_stage = 'glov_stage_duration_seconds{run="pushed-run", arm="glov-noguide", stage="final"}'
+    assert stack.wait_for(final_stage)
     generated = stack.wait_for(f"sum(glov_candidates_generated_total{sel})")
     assert float(generated[0]["value"][1]) == sum(r["generated"] for r in records)
     evaluated = stack.wait_for(f"sum(glov_candidates_evaluated_total{sel})")
