@@ -96,7 +96,12 @@ class SentenceReadout:
 
     def similarities(self, answers: Sequence[str], classnames: Sequence[str]) -> torch.Tensor:
         """Cosine similarity [len(answers), len(classnames)] of each answer with each class."""
-        return self.embed(answers) @ self.embed(classnames).T
+        # Elementwise product and sum, not a matmul: a GEMM kernel may round a
+        # column differently by its position (seen on an AMD EPYC), so equal
+        # class names could stop being an exact tie; this reduces every pair
+        # the same way.
+        a, c = self.embed(answers), self.embed(classnames)
+        return (a[:, None, :] * c[None, :, :]).sum(dim=-1)
 
     def classify(self, answers: Sequence[str], classnames: Sequence[str]) -> list[int]:
         """The class index whose name is nearest to each answer."""
