@@ -1,7 +1,11 @@
 """The GLOV DAG, built at compile time from the plan of a config (pipelines/plan.py).
 
-    data-prep ──> for each arm (ParallelFor over data-prep's arm list) ──> final
-                     seed ─> step-01 ─> step-02 ─> ... ─> step-NN
+    data-prep ─> shared-models ─> for each arm (ParallelFor over data-prep's arm list) ─> final
+                                     seed ─> step-01 ─> step-02 ─> ... ─> step-NN
+
+- shared-models (GPU image, no GPU) converts the GGUF LLM and trains the `build://` VLM
+  once per run, before any arm starts, so every later pod fetches them instead
+  of building its own (glov/runs/shared_models.py).
 
 - Steps are unrolled at compile time from search.steps (KFP v2 has no while loop):
   every step is a named sub-DAG (`step-01`, ...; `seed` scores the seed template:
@@ -45,6 +49,7 @@ from components.rank import rank
 from components.rank_shards import rank_shards
 from components.run_parameters import RUN_PARAMETERS, parameter_defaults
 from components.seed_template import seed_template
+from components.shared_models import shared_models
 from glov.config import GlovConfig, config_to_yaml
 from pipelines.placement import Placement
 from pipelines.plan import PipelinePlan
@@ -228,12 +233,16 @@ def build_pipeline(plan: PipelinePlan, *, threads: int | None = None) -> Callabl
         )
         placement.apply(prep, "cpu", "data prep", image="cpu")
         config, data = prep.outputs["config"], prep.outputs["data"]
+        models = shared_models(config=config)
+        placement.apply(models, "models", "shared models", image="gpu")
         with dsl.ParallelFor(prep.outputs["Output"], parallelism=parallelism) as arm:
             history = prep.outputs["history"]
             for group, dag in groups:
                 task = dag(config=config, data=data, history=history, arm=arm)
                 task.set_display_name(group.display_name)
                 task.set_caching_options(enable_caching=cfg.pipeline.caching)
+                if history is prep.outputs["history"]:  # each arm's first group
+                    task.after(models)
                 history = task.output
         _final(plan, placement, config, data, dsl.Collected(history))
 

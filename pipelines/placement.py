@@ -16,7 +16,10 @@ from kfp.dsl import PipelineTask
 from components import images
 from glov.config import GlovConfig
 
-TaskKind = Literal["cpu", "llm", "vlm"]
+# "models": the shared-models task; the LLM task's CPU and memory (it holds the
+# LLM while converting it) but never a GPU: GGUF dequantisation and the
+# build:// recipes' training run on the CPU.
+TaskKind = Literal["cpu", "llm", "vlm", "models"]
 
 # Keys of the S3 credentials Secret, exposed as env under the same names.
 SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
@@ -71,7 +74,7 @@ class Placement:
         image: Literal["gpu", "cpu"],
     ) -> PipelineTask:
         p = self.p
-        res = {"cpu": p.cpu_task, "llm": p.llm_task, "vlm": p.vlm_task}[kind]
+        res = {"cpu": p.cpu_task, "llm": p.llm_task, "vlm": p.vlm_task, "models": p.llm_task}[kind]
         task.set_display_name(display_name)
         task.set_container_image(self.gpu_image if image == "gpu" else self.cpu_image)
         task.set_cpu_request(res.cpu)
@@ -79,7 +82,7 @@ class Placement:
         threads = str(self.threads or cpu_threads(res.cpu))
         for name in THREAD_ENV:
             task.set_env_variable(name, threads)
-        if res.accelerators > 0:
+        if res.accelerators > 0 and kind != "models":
             task.set_accelerator_type(p.accelerator_type)
             task.set_accelerator_limit(res.accelerators)
             for key, value in p.node_selector.items():

@@ -8,6 +8,7 @@ pipeline) is reused, never recomputed.
 
 - artifacts.py: the artifact files passed between tasks (config, histories, candidates)
 - prepare.py: data_prep
+- models.py: shared_models (the converted LLM and trained VLM, once per run)
 - steps.py: generate, evaluate, rank and fused steps
 - final.py: the final evaluation and report
 """

@@ -22,8 +22,9 @@ from typing import Any
 class VLMKind:
     name: str
     # "module:callable(vlm: VLMConfig, objective: ObjectiveConfig, cache_dir,
-    # shared_features) -> Scorer";
-    # shared_features is the store's image-feature cache (None when local).
+    # shared_features, model_share) -> Scorer";
+    # shared_features is the store's image-feature cache and model_share its
+    # share of built models (both None when local).
     scorer: str
     # Candidates are templates with one class slot, filled with every class name
     # (True), or free prompts the VLM reads as they are (False).

@@ -5,15 +5,15 @@ result is converted once to safetensors under
 `cache_dir/llm/<sha256[:16] of the file>/` and every later load reads that
 directory (about a second for SmolLM2-135M). The cache key is the file content,
 so a renamed or re-downloaded file reuses its conversion and a changed file
-never reads a stale one.
+never reads a stale one. A run whose store is remote fetches the conversion
+from its model share instead of converting again (glov.store.model_share).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ import torch
 from glov.config import LLMConfig
 from glov.digests import sha256_file
 from glov.errors import ModelError
-from glov.filelock import exclusive
 from glov.hf import hub_error, pick_device, pick_dtype, prepare_batched_decoding
 from glov.llm.source import PKG_PREFIX, check_gguf, check_local_source, packaged_gguf
 from glov.llm.split_gguf import SPLIT_PACKAGED, assemble
+from glov.store.model_share import ModelShare, obtain
 
 
 @dataclass
@@ -48,86 +48,105 @@ class LoadedLLM:
         return [int(e) for e in (eos if isinstance(eos, list) else [eos])]
 
 
-def _convert_gguf(gguf: Path, target: Path, trust_remote_code: bool) -> None:
-    """Dequantise a GGUF file into a safetensors model directory, atomically."""
+def _convert_gguf(gguf: Path, dest: Path, trust_remote_code: bool) -> None:
+    """Dequantise a GGUF file into a safetensors model directory `dest` (empty, existing)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
-        try:
-            kwargs = dict(gguf_file=gguf.name, trust_remote_code=trust_remote_code)
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
-            # dequantize=True: we want a plain dense model that save_pretrained accepts,
-            # even where a GGUF matmul kernel would let transformers keep the blocks packed.
-            model = AutoModelForCausalLM.from_pretrained(
-                gguf.parent, quantization_config=GgufConfig(dequantize=True), **kwargs
-            )
-        except Exception as exc:  # transformers raises many types for unsupported files
-            raise ModelError(
-                f"transformers cannot load the GGUF file {gguf}: {exc}",
-                "use a GGUF of an architecture transformers supports (e.g. llama), "
-                "or a safetensors model directory",
-            ) from exc
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        del model
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            # Another process finished the same conversion first: theirs is identical.
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        kwargs = dict(gguf_file=gguf.name, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
+        # dequantize=True: we want a plain dense model that save_pretrained accepts,
+        # even where a GGUF matmul kernel would let transformers keep the blocks packed.
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, quantization_config=GgufConfig(dequantize=True), **kwargs
+        )
+    except Exception as exc:  # transformers raises many types for unsupported files
+        raise ModelError(
+            f"transformers cannot load the GGUF file {gguf}: {exc}",
+            "use a GGUF of an architecture transformers supports (e.g. llama), "
+            "or a safetensors model directory",
+        ) from exc
+    model.save_pretrained(dest)
+    tokenizer.save_pretrained(dest)
 
 
 def gguf_cache_dir(gguf: Path, cache_dir: str | Path, digest: str | None = None) -> Path:
-    return Path(cache_dir).expanduser() / "llm" / (digest or sha256_file(gguf))[:16]
+    return Path(cache_dir).expanduser() / _gguf_key(digest or sha256_file(gguf))
+
+
+def _gguf_key(digest: str) -> str:
+    """Where a conversion lives, relative to the cache and to the model share."""
+    return f"llm/{digest[:16]}"
+
+
+def _converted(
+    gguf: Callable[[], Path],
+    digest: str,
+    source: str,
+    cache_dir: str | Path,
+    trust_remote_code: bool,
+    share: ModelShare | None,
+) -> Path:
+    """The conversion of the GGUF file `gguf()` (content `digest`): from the cache or
+    the share, else converted here once (`gguf` is only called then)."""
+    key = _gguf_key(digest)
+
+    def convert(dest: Path) -> None:
+        path = gguf()
+        check_gguf(path)
+        _convert_gguf(path, dest, trust_remote_code)
+
+    return obtain(
+        Path(cache_dir).expanduser() / key,
+        key=key,
+        what=f"LLM conversion of {source}",
+        ready="config.json",
+        build=convert,
+        share=share,
+    )
 
 
 def _cached_gguf(
-    gguf: Path, cache_dir: str | Path, trust_remote_code: bool, digest: str | None = None
+    gguf: Path,
+    cache_dir: str | Path,
+    trust_remote_code: bool,
+    share: ModelShare | None = None,
+    source: str | None = None,
 ) -> Path:
     check_gguf(gguf)
-    target = gguf_cache_dir(gguf, cache_dir, digest)
-    if not (target / "config.json").is_file():
-        # Tasks running at once would each convert the file (tens of seconds, a
-        # progress bar each); the first converts, the others wait and reuse it.
-        with exclusive(
-            target.parent / f".{target.name}.lock",
-            f"converting {gguf.name}",
-            option="run.cache_dir",
-        ):
-            if not (target / "config.json").is_file():
-                _convert_gguf(gguf, target, trust_remote_code)
-    return target
+    digest = sha256_file(gguf)
+    return _converted(
+        lambda: gguf, digest, source or str(gguf), cache_dir, trust_remote_code, share
+    )
 
 
 def _hub_error(repo_id: str, exc: Exception) -> ModelError:
     return hub_error("LLM", "llm.model", repo_id, exc)
 
 
-def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
-    """Return (a local model directory or hub id, whether it is a hub id)."""
+def _resolve_source(
+    cfg: LLMConfig, cache_dir: str | Path, share: ModelShare | None = None
+) -> tuple[str, bool]:
+    """Return (a local model directory or hub id, whether it is a hub id).
+
+    A GGUF source is converted once per content (glov.store.model_share: from
+    the cache, the run's model share, or converted here).
+    """
     source = cfg.model.strip()
+    trc = cfg.trust_remote_code
     if source.startswith(PKG_PREFIX) and source[len(PKG_PREFIX) :] in SPLIT_PACKAGED:
         name = source[len(PKG_PREFIX) :]
         split = SPLIT_PACKAGED[name]
         # The digest is pinned: a finished conversion is found without assembling
         # (or hashing) the 491 MB file again.
-        converted = Path(cache_dir).expanduser() / "llm" / split.sha256[:16]
-        if (converted / "config.json").is_file():
-            return str(converted), False
-        gguf = assemble(split, name, cache_dir)
-        return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code, split.sha256)), False
+        gguf = partial(assemble, split, name, cache_dir)
+        return str(_converted(gguf, split.sha256, source, cache_dir, trc, share)), False
     if source.startswith(PKG_PREFIX):
         gguf = packaged_gguf(source[len(PKG_PREFIX) :])
-        return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code)), False
+        return str(_cached_gguf(gguf, cache_dir, trc, share, source)), False
     local = check_local_source(cfg)
     if local is not None and local.suffix == ".gguf":
-        return str(_cached_gguf(local, cache_dir, cfg.trust_remote_code)), False
+        return str(_cached_gguf(local, cache_dir, trc, share)), False
     if local is not None:
         return str(local), False
     if cfg.gguf_file:
@@ -138,7 +157,7 @@ def _resolve_source(cfg: LLMConfig, cache_dir: str | Path) -> tuple[str, bool]:
             gguf = Path(hf_hub_download(source, cfg.gguf_file))
         except Exception as exc:
             raise _hub_error(source, exc) from exc
-        return str(_cached_gguf(gguf, cache_dir, cfg.trust_remote_code)), False
+        return str(_cached_gguf(gguf, cache_dir, trc, share, f"{source}/{cfg.gguf_file}")), False
     return source, True
 
 
@@ -201,11 +220,26 @@ def prepare_llm(model: Any, tokenizer: Any, name: str) -> LoadedLLM:
     )
 
 
-def load_llm(cfg: LLMConfig, cache_dir: str | Path) -> LoadedLLM:
-    """Load the LLM that cfg.model names (see the module docstring for the sources)."""
+def is_gguf(cfg: LLMConfig) -> bool:
+    """Whether cfg.model names a GGUF file (converted before it loads) or a ready model."""
+    source = cfg.model.strip()
+    return source.startswith(PKG_PREFIX) or source.endswith(".gguf") or bool(cfg.gguf_file)
+
+
+def converted_llm(cfg: LLMConfig, cache_dir: str | Path, share: ModelShare | None) -> Path | None:
+    """The conversion of a GGUF LLM, made if missing; None if cfg.model is no GGUF."""
+    return Path(_resolve_source(cfg, cache_dir, share)[0]) if is_gguf(cfg) else None
+
+
+def load_llm(cfg: LLMConfig, cache_dir: str | Path, share: ModelShare | None = None) -> LoadedLLM:
+    """Load the LLM that cfg.model names (see the module docstring for the sources).
+
+    `share`: the run's model share, where a GGUF conversion is looked up before
+    converting (and published after).
+    """
     device = pick_device(cfg.device, "llm.device")
     dtype = pick_dtype(cfg.dtype, device)
-    source, is_hub = _resolve_source(cfg, cache_dir)
+    source, is_hub = _resolve_source(cfg, cache_dir, share)
     model, tokenizer = _from_pretrained(source, is_hub, cfg, dtype, device)
     if device.type == "cpu":
         model.to(device)

@@ -14,6 +14,7 @@ from glov.errors import ConfigError
 from glov.runs.inputs import cache_dir, with_local_inputs
 from glov.runs.rundir import RunDir
 from glov.search.arms import arms_for
+from glov.store.model_share import ModelShare, model_share
 
 if TYPE_CHECKING:
     from glov.llm.loader import LoadedLLM
@@ -93,13 +94,23 @@ class Models:
         self._steering: SteeringVectors | None = None
 
     @property
+    def model_share(self) -> ModelShare | None:
+        """Where built models (GGUF conversions, `build://` VLMs) are fetched from before
+        building them: the run store's share when it is remote."""
+        return model_share(self.run.store if self.run is not None else None)
+
+    @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
             # The objective's scorer if it has one (safety), else the VLM kind's.
             build = kinds.load(self.cfg.objective_kind.scorer or self.cfg.vlm_kind.scorer)
             vlm = with_local_inputs(self.cfg).vlm
             self._scorer = build(
-                vlm, self.cfg.objective, cache_dir(self.cfg), shared_feature_cache(self.run)
+                vlm,
+                self.cfg.objective,
+                cache_dir(self.cfg),
+                shared_feature_cache(self.run),
+                self.model_share,
             )
         return self._scorer
 
@@ -108,7 +119,7 @@ class Models:
         if self._llm is None:
             from glov.llm.loader import load_llm
 
-            llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg))
+            llm = load_llm(with_local_inputs(self.cfg).llm, cache_dir(self.cfg), self.model_share)
             # A layer that does not fit the model fails now, as the model loads,
             # not when guidance first switches on (possibly hours into a run).
             if any(arm.steers for arm in arms_for(self.cfg)):

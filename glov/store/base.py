@@ -57,6 +57,17 @@ class Store(ABC):
         """A filesystem path for the key when the store is local, else None."""
         return None
 
+    def upload(self, key: str, path: Path, *, overwrite: bool = False) -> None:
+        """Publish the file at `path` under `key` (stores that can stream override this)."""
+        self.write_bytes(key, path.read_bytes(), overwrite=overwrite)
+
+    def download(self, key: str, dest: Path) -> int:
+        """Write the object to the file `dest`; returns its size (FileNotFoundError if absent)."""
+        data = self.read_bytes(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+        return len(data)
+
     def child(self, prefix: str) -> Store:
         """A view of this store rooted at `prefix`."""
         return PrefixStore(self, prefix)
@@ -92,3 +103,9 @@ class PrefixStore(Store):
 
     def local_path(self, key):
         return self.inner.local_path(self._k(key))
+
+    def upload(self, key, path, *, overwrite=False):
+        self.inner.upload(self._k(key), path, overwrite=overwrite)
+
+    def download(self, key, dest):
+        return self.inner.download(self._k(key), dest)

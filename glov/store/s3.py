@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import urllib3
 from minio import Minio
@@ -29,6 +29,7 @@ from minio.error import MinioException, S3Error
 from urllib3.exceptions import HTTPError
 
 from glov.config.store_metrics_pipeline import StoreConfig
+from glov.digests import sha256_file
 from glov.store.base import ObjectExists, Store, StoreError
 from glov.store.content_types import content_type
 from glov.store.credentials import (
@@ -211,27 +212,47 @@ class S3Store(Store):
     def write_bytes(self, key: str, data: bytes, *, overwrite: bool = False) -> None:
         name = self._name(key)
         digest = hashlib.sha256(data).hexdigest()
-        if not overwrite:
-            existing = self._stored_sha256(name)
-            if existing is not None:
-                if existing == digest:
-                    return  # an idempotent retry, or a second writer of the same content
-                raise ObjectExists(f"{self._url(name)} exists with different content")
-        part_size = self.config.part_size_mib * 1024 * 1024
+        if not overwrite and self._holds(name, digest):
+            return
+        # A fresh stream per attempt: a failed attempt has consumed the last one.
         self._call(
-            f"write {self._url(name)}",
-            # A fresh stream per attempt: a failed attempt has consumed the last one.
-            lambda: self._client.put_object(
-                self.bucket,
-                name,
-                io.BytesIO(data),
-                len(data),
-                content_type=content_type(name),
-                metadata={SHA256_META: digest},
-                part_size=part_size,
-                # Parts in order, one at a time: bounded memory on both ends.
-                num_parallel_uploads=1,
-            ),
+            f"write {self._url(name)}", lambda: self._put(name, io.BytesIO(data), len(data), digest)
+        )
+
+    def upload(self, key: str, path: Path, *, overwrite: bool = False) -> None:
+        """Stream a file up in parts: a converted model never has to fit in memory."""
+        name = self._name(key)
+        digest = sha256_file(path)
+        if not overwrite and self._holds(name, digest):
+            return
+        size = path.stat().st_size
+
+        def put() -> None:
+            with path.open("rb") as fh:  # reopened per attempt, from the first byte
+                self._put(name, fh, size, digest)
+
+        self._call(f"upload {self._url(name)}", put)
+
+    def _holds(self, name: str, digest: str) -> bool:
+        """True if `name` already holds these bytes; ObjectExists if it holds others."""
+        existing = self._stored_sha256(name)
+        if existing is None:
+            return False
+        if existing == digest:
+            return True  # an idempotent retry, or a second writer of the same content
+        raise ObjectExists(f"{self._url(name)} exists with different content")
+
+    def _put(self, name: str, stream: BinaryIO, size: int, digest: str) -> None:
+        self._client.put_object(
+            self.bucket,
+            name,
+            stream,
+            size,
+            content_type=content_type(name),
+            metadata={SHA256_META: digest},
+            part_size=self.config.part_size_mib * 1024 * 1024,
+            # Parts in order, one at a time: bounded memory on both ends.
+            num_parallel_uploads=1,
         )
 
     def append_line(self, key: str, line: str) -> None:

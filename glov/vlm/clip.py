@@ -25,6 +25,7 @@ from glov.data import Split, load_image
 from glov.digests import sha256_file
 from glov.errors import DataError, ModelError
 from glov.hf import DTYPES, pick_device
+from glov.store.model_share import ModelShare
 from glov.templates import TemplateError, fill_all
 from glov.vlm.checkpoints import load_checkpoint
 from glov.vlm.clip_files import looks_like_path, no_checkpoint
@@ -47,10 +48,16 @@ class ClipScorer:
     """Zero-shot accuracy of prompt templates for one open_clip model."""
 
     def __init__(
-        self, cfg: VLMConfig, cache_dir: str | Path, shared_cache: StoreFeatureCache | None = None
+        self,
+        cfg: VLMConfig,
+        cache_dir: str | Path,
+        shared_cache: StoreFeatureCache | None = None,
+        model_share: ModelShare | None = None,
     ):
-        """`shared_cache` puts features in the run store too (pods and runs share them)."""
+        """`shared_cache` puts features in the run store too (pods and runs share them);
+        `model_share` is where `build://` weights are looked up before training them."""
         self.cfg = cfg
+        self.model_share = model_share
         self.model_name = resolve_model_name(cfg.model)
         self.device = pick_device(cfg.device, "vlm.device")
         self.random_weights = cfg.pretrained is None
@@ -102,7 +109,7 @@ class ClipScorer:
             return model, preprocess, f"random:{self.model_name}:{self.cfg.init_seed}"
         path = Path(pretrained).expanduser()
         if is_build_uri(pretrained):  # trained here (glov build-vlm), built on first use
-            path = built_checkpoint(pretrained, self.model_name, self.cache_root)
+            path = built_checkpoint(pretrained, self.model_name, self.cache_root, self.model_share)
         if path.is_file():
             model, preprocess = self._random_model()
             load_checkpoint(model, path, self.model_name)
@@ -290,6 +297,7 @@ def build_scorer(
     objective: ObjectiveConfig,
     cache_dir: str | Path,
     shared_features: StoreFeatureCache | None,
+    model_share: ModelShare | None = None,
 ) -> ClipScorer:
     """The scorer of vlm.kind=clip (glov.config.kinds)."""
-    return ClipScorer(cfg, cache_dir, shared_features)
+    return ClipScorer(cfg, cache_dir, shared_features, model_share)

@@ -19,8 +19,7 @@ def test_concurrent_loads_convert_a_gguf_once(tmp_path: Path, monkeypatch) -> No
     def slow_convert(src: Path, target: Path, trust_remote_code: bool) -> None:
         calls.append(target)
         time.sleep(0.5)  # long enough for the other thread to find no config.json
-        target.mkdir(parents=True)
-        (target / "config.json").write_text("{}")
+        (target / "config.json").write_text("{}")  # target: the empty build directory
 
     monkeypatch.setattr(loader, "_convert_gguf", slow_convert)
     results: list[Path] = []
@@ -33,5 +32,6 @@ def test_concurrent_loads_convert_a_gguf_once(tmp_path: Path, monkeypatch) -> No
     for t in threads:
         t.join(timeout=10)
     assert len(calls) == 1
-    assert len(results) == 2 and results[0] == results[1] == calls[0]
+    assert len(results) == 2 and results[0] == results[1]
     assert (results[0] / "config.json").is_file()
+    assert not calls[0].exists(), "built in a temporary directory, then renamed into place"

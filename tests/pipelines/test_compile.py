@@ -23,8 +23,10 @@ def _kind(name: str, task: dict) -> str:
     """What a container task runs, from its task name: cpu, llm or vlm."""
     if name.startswith("generate"):
         return "llm"
-    if name.startswith(("fused-step",)):
+    if name.startswith("fused-step"):
         return "llm"
+    if name.startswith("shared-models"):
+        return "models"
     if name.startswith(("evaluate", "final")):
         return "vlm"
     assert name.startswith(("data-prep", "rank", "seed-template")), name
@@ -53,10 +55,15 @@ def test_one_named_sub_dag_per_step_in_the_arm_loop(compile_cfg, profile):
         "rank",
         "seed-template",
     ]
-    # Around the loop: data prep before, the final report after (fan-in of every arm).
+    # Around the loop: data prep and the shared models before, the final report after
+    # (fan-in of every arm).
     root = c.dag()
-    assert set(root) == {"data-prep", "final", next(n for n in root if n.startswith("for-loop"))}
+    loop_task = next(n for n in root if n.startswith("for-loop"))
+    assert set(root) == {"data-prep", "shared-models", "final", loop_task}
     assert root["final"]["inputs"]["artifacts"]["histories"]
+    # No arm starts before the run's models are built (one task, not one per pod).
+    assert root["shared-models"]["dependentTasks"] == ["data-prep"]
+    assert "shared-models" in root[loop_task]["dependentTasks"]
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -120,15 +127,15 @@ def test_gpu_placement_only_on_llm_and_vlm_tasks(compile_cfg, profile, per_pod):
         resources = c.executors[label]["container"]["resources"]
         k8s = c.k8s[label]
         env = {e["name"]: e["value"] for e in c.executors[label]["container"]["env"]}
-        res = {"cpu": c.cfg.pipeline.cpu_task, "llm": c.cfg.pipeline.llm_task}.get(
-            kind, c.cfg.pipeline.vlm_task
-        )
+        p = c.cfg.pipeline
+        res = {"cpu": p.cpu_task, "llm": p.llm_task, "models": p.llm_task}.get(kind, p.vlm_task)
         # torch gets as many threads as the pod has CPUs, not one per core of the node.
         assert env["OMP_NUM_THREADS"] == {"500m": "1", "2": "2", "4": "4"}[res.cpu], name
-        if kind == "cpu":
+        if kind in ("cpu", "models"):  # the shared models build on the CPU
             assert "accelerator" not in resources, name
             assert "nodeSelector" not in k8s and "tolerations" not in k8s, name
-            assert resources["resourceCpuRequest"] == c.cfg.pipeline.cpu_task.cpu
+            assert resources["resourceCpuRequest"] == res.cpu
+            assert resources["resourceMemoryRequest"] == res.memory
         else:
             want = {"llm": "2", "vlm": "1"}[kind]
             assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu", name
@@ -139,7 +146,7 @@ def test_gpu_placement_only_on_llm_and_vlm_tasks(compile_cfg, profile, per_pod):
             ]
             res = c.cfg.pipeline.llm_task if kind == "llm" else c.cfg.pipeline.vlm_task
             assert resources["resourceMemoryRequest"] == res.memory
-    assert kinds == {"cpu", "llm", "vlm"}
+    assert kinds == {"cpu", "llm", "vlm", "models"}
 
 
 @pytest.mark.parametrize("profile", PROFILES)

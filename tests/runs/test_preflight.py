@@ -58,7 +58,7 @@ def test_existing_checks_the_run_id(tmp_path):
 
 def fake_llm(monkeypatch, num_layers: int) -> None:
     loaded = SimpleNamespace(num_layers=num_layers)
-    monkeypatch.setattr("glov.llm.loader.load_llm", lambda cfg, cache: loaded)
+    monkeypatch.setattr("glov.llm.loader.load_llm", lambda cfg, cache, share=None: loaded)
 
 
 def test_layer_beyond_the_model_is_refused_when_it_loads(monkeypatch):

@@ -12,15 +12,12 @@ import json
 import threading
 import time
 
-import pytest
-
 from cli.main import main
 from glov.config import load_config
 from glov.data.bundle import DataBundle
 from glov.store.s3 import S3Store
 from glov.vlm.clip import ClipScorer
 from glov.vlm.shared_features import StoreFeatureCache
-from tests.servers.s3 import start_s3_server
 from tests.tiny_run import tiny_run
 
 ARM = "glov-noguide"
@@ -38,16 +35,6 @@ def _args(test_cache_dir, run_cache, steps: int) -> list[str]:
         steps=steps,
     )
     return ["run", "--config", "smoke"] + [a for s in sets for a in ("--set", s)]
-
-
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    srv = start_s3_server(tmp_path / "s3")
-    for name, value in srv.env().items():
-        monkeypatch.setenv(name, value)
-    srv.make_bucket("glov")
-    yield srv
-    srv.stop()
 
 
 def served_lines(server, bucket: str, key: str) -> int:

@@ -99,7 +99,11 @@ class SafetyScorer(GenerativeScorer):
 
 
 def build_scorer(
-    cfg: VLMConfig, objective: ObjectiveConfig, cache_dir: str | Path, shared_features: object
+    cfg: VLMConfig,
+    objective: ObjectiveConfig,
+    cache_dir: str | Path,
+    shared_features: object,
+    model_share: object = None,
 ) -> SafetyScorer:
     """The scorer of objective.kind=safety (glov.config.kinds), on a generative VLM,
     reading refusals as objective.refusal says."""

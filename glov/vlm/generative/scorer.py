@@ -250,8 +250,13 @@ def _accuracy(preds: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def build_scorer(
-    cfg: VLMConfig, objective: ObjectiveConfig, cache_dir: str | Path, shared_features: object
+    cfg: VLMConfig,
+    objective: ObjectiveConfig,
+    cache_dir: str | Path,
+    shared_features: object,
+    model_share: object = None,
 ) -> GenerativeScorer:
     """The scorer of vlm.kind=generative (glov.config.kinds). `shared_features`, the
-    store's image-feature cache, is a dual encoder's: answers are cached by content key."""
+    store's image-feature cache, is a dual encoder's: answers are cached by content key;
+    `model_share` holds `build://` weights, which only the CLIP kind trains."""
     return GenerativeScorer(cfg, cache_dir)

@@ -5,7 +5,9 @@ the weights trains them (about a minute on two CPU cores) into
 `<run.cache_dir>/vlm-builds/<name>-<key>/` (model.safetensors, the full
 open_clip state dict, and build.json, what the report says about them); every
 later call finds them there. A file lock makes concurrent pipeline tasks
-sharing a cache wait for one build instead of each training their own.
+sharing a cache wait for one build instead of each training their own, and a
+run whose store is remote fetches them from its model share instead of training
+again (glov.store.model_share).
 """
 
 from __future__ import annotations
@@ -13,15 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from glov.digests import sha256_file
 from glov.errors import ModelError
-from glov.filelock import exclusive
+from glov.store.model_share import ModelShare, obtain
 from glov.vlm.training.recipe import BUILD_PREFIX, Recipe, recipe_for
 
 log = logging.getLogger(__name__)
@@ -80,33 +79,31 @@ def build_dir(recipe: Recipe, cache_dir: str | Path) -> Path:
     return root / f"{recipe.name}-{build_key(recipe)[:16]}"
 
 
-def ensure_built(uri: str | Recipe, cache_dir: str | Path, force: bool = False) -> Path:
-    """The checkpoint of a `build://NAME` recipe (or a Recipe), trained first if missing."""
+def ensure_built(
+    uri: str | Recipe,
+    cache_dir: str | Path,
+    force: bool = False,
+    share: ModelShare | None = None,
+) -> Path:
+    """The checkpoint of a `build://NAME` recipe (or a Recipe): from the cache, else the
+    run's model share, else trained here (glov.store.model_share.obtain)."""
     recipe = uri if isinstance(uri, Recipe) else recipe_for(uri)
     final = build_dir(recipe, cache_dir)
-    checkpoint = final / CHECKPOINT
-    if checkpoint.is_file() and not force:
-        return checkpoint
-    with exclusive(
-        final.parent / f".{final.name}.lock",
-        f"building {BUILD_PREFIX}{recipe.name}",
-        option="run.cache_dir",
-    ):
-        if checkpoint.is_file() and not force:
-            return checkpoint  # another process built it while this one waited
-        log.info("building VLM weights %s%s into %s", BUILD_PREFIX, recipe.name, final)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-        try:
-            _build(recipe, tmp)
-            if final.exists():
-                shutil.rmtree(final)  # --force: replace the old build
-            os.rename(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return checkpoint
+    obtain(
+        final,
+        key=f"{final.parent.name}/{final.name}",
+        what=f"VLM training of {BUILD_PREFIX}{recipe.name}",
+        ready=CHECKPOINT,
+        build=lambda dest: _build(recipe, dest),
+        share=share,
+        force=force,
+    )
+    return final / CHECKPOINT
 
 
-def built_checkpoint(uri: str, model_name: str, cache_dir: str | Path) -> Path:
+def built_checkpoint(
+    uri: str, model_name: str, cache_dir: str | Path, share: ModelShare | None = None
+) -> Path:
     """ensure_built for a scorer of `model_name`, which must be the recipe's architecture."""
     from glov.vlm.model_names import resolve_model_name
 
@@ -116,7 +113,7 @@ def built_checkpoint(uri: str, model_name: str, cache_dir: str | Path) -> Path:
             f"{uri} trains model {recipe.model!r}, not vlm.model {model_name!r}",
             f"set vlm.model={recipe.model}",
         )
-    return ensure_built(recipe, cache_dir)
+    return ensure_built(recipe, cache_dir, share=share)
 
 
 def _build(recipe: Recipe, dest: Path) -> None:
