@@ -29,6 +29,12 @@ GPU_REPOSITORY = "glov-gpu"
 CPU_REPOSITORY = "glov-cpu"
 # Build arguments the Dockerfiles default to; tests/deploy checks they agree.
 UV_VERSION = "0.13.8"
+PYTHON_IMAGE = "python:3.11.17-slim-bookworm"
+UV_IMAGE = f"ghcr.io/astral-sh/uv:{UV_VERSION}"
+# The same two made from Debian packages by images/base-images.sh, where no
+# registry answers (`make images` says when it uses them).
+LOCAL_PYTHON_IMAGE = "glov-base/python:3.11-bookworm"
+LOCAL_UV_IMAGE = f"glov-base/uv:{UV_VERSION}"
 
 # host[:port] followed by optional lowercase path components, as in the OCI
 # distribution spec's reference grammar (no scheme, no tag, no trailing slash).
@@ -95,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             "GPU_IMAGE": gpu_image(args.registry),
             "CPU_IMAGE": cpu_image(args.registry),
             "UV_VERSION": UV_VERSION,
+            "PYTHON_IMAGE": PYTHON_IMAGE,
+            "UV_IMAGE": UV_IMAGE,
+            "LOCAL_PYTHON_IMAGE": LOCAL_PYTHON_IMAGE,
+            "LOCAL_UV_IMAGE": LOCAL_UV_IMAGE,
         }
     except ValueError as exc:
         parser.error(str(exc))

@@ -126,23 +126,42 @@ def test_uv_and_python_pinned_in_one_place(files):
         == arg_default(cpu, "UV_VERSION")
         == components.images.UV_VERSION
     )
-    assert any(i.op == "FROM" and i.args == "ghcr.io/astral-sh/uv:${UV_VERSION} AS uv" for i in gpu)
-    assert any(i.op == "FROM" and i.args == "ghcr.io/astral-sh/uv:${UV_VERSION} AS uv" for i in cpu)
+    # The base images are build args defaulting to the registry's, as
+    # components.images names them for `make images`.
+    for instrs in (gpu, cpu):
+        assert arg_default(instrs, "UV_IMAGE") == "ghcr.io/astral-sh/uv:${UV_VERSION}"
+        assert arg_default(instrs, "PYTHON_IMAGE") == components.images.PYTHON_IMAGE
+    assert f"ghcr.io/astral-sh/uv:{components.images.UV_VERSION}" == components.images.UV_IMAGE
     base = arg_default(gpu, "PYTHON_IMAGE")
-    assert base == arg_default(cpu, "PYTHON_IMAGE")
     m = re.fullmatch(r"python:(3)\.(\d+)\.(\d+)-slim-(bookworm|trixie)", base)
     assert m, f"base image {base!r} is not an exact python:X.Y.Z-slim-<debian> tag"
     # The interpreter must be one uv.lock was resolved for.
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     lo, hi = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", requires).groups()
     assert int(lo) <= int(m.group(2)) < int(hi)
+    # The Debian-made stand-in has the same Python minor version.
+    local = components.images.LOCAL_PYTHON_IMAGE
+    assert re.fullmatch(rf"[a-z0-9/-]+:3\.{m.group(2)}-{m.group(4)}", local), local
     for kind, instrs in files.items():
         froms = [i.args.split()[0] for i in instrs if i.op == "FROM"]
-        assert froms == [
-            "ghcr.io/astral-sh/uv:${UV_VERSION}",
-            "${PYTHON_IMAGE}",
-            "${PYTHON_IMAGE}",
-        ], f"{kind}: {froms}"
+        assert froms == ["${UV_IMAGE}", "${PYTHON_IMAGE}", "${PYTHON_IMAGE}"], f"{kind}: {froms}"
+
+
+def test_builds_need_no_frontend_image_and_take_a_ca_bundle(files):
+    """An air-gapped builder cannot pull BuildKit's dockerfile frontend, and a builder
+    behind a TLS-inspecting proxy needs its CA for every download."""
+    for kind, path in DOCKERFILES.items():
+        first = path.read_text().splitlines()[0]
+        assert not re.match(r"#\s*syntax\s*=", first, re.I), f"{kind}: {first}"
+        downloading = [i for i in files[kind] if i.op == "RUN" and "uv sync" in i.args]
+        assert len(downloading) == 2
+        for i in downloading:
+            mount = re.search(r"--mount=type=secret,id=ca,target=(\S+)", i.args)
+            assert mount, f"{kind}: a downloading RUN without the CA secret: {i.args[:80]}"
+            target = mount.group(1)
+            # Only when the secret was given: without it the file does not exist.
+            assert f"if [ -s {target} ]; then export SSL_CERT_FILE={target}; fi" in i.args
+            assert i.args.index("SSL_CERT_FILE") < i.args.index("uv sync")
 
 
 def test_cpu_exclusions_match_uv_lock(files, lock):

@@ -81,6 +81,11 @@ def test_module_prints_makefile_lines():
         "GPU_IMAGE": f"localhost:5000/glov-gpu:{PYPROJECT_VERSION}",
         "CPU_IMAGE": f"localhost:5000/glov-cpu:{PYPROJECT_VERSION}",
         "UV_VERSION": components.images.UV_VERSION,
+        # The base images: the registry's, and the Debian-made stand-ins (make images).
+        "PYTHON_IMAGE": "python:3.11.17-slim-bookworm",
+        "UV_IMAGE": f"ghcr.io/astral-sh/uv:{components.images.UV_VERSION}",
+        "LOCAL_PYTHON_IMAGE": "glov-base/python:3.11-bookworm",
+        "LOCAL_UV_IMAGE": f"glov-base/uv:{components.images.UV_VERSION}",
     }
     # Each line must survive `make`'s and the shell's parsing unchanged.
     assert all(re.fullmatch(r"[A-Z_]+=[A-Za-z0-9._:/-]*", line) for line in proc.stdout.split())
