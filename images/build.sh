@@ -51,7 +51,9 @@ else
   echo "no registry answered for $PYTHON_IMAGE / $UV_IMAGE:" \
     "building the base images from Debian packages (images/base-images.sh)"
   python_image=$LOCAL_PYTHON_IMAGE uv_image=$LOCAL_UV_IMAGE
+  started=$(date +%s)
   DOCKER=$docker images/base-images.sh "$python_image" "$uv_image" "$UV_VERSION"
+  echo "base images ready in $(($(date +%s) - started)) s"
 fi
 
 for kind in "${kinds[@]}"; do
