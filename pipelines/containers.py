@@ -109,9 +109,13 @@ def check_images(client: Any, images: list[str]) -> None:
         )
 
 
-def needs_network(cfg: GlovConfig) -> bool:
-    """An s3:// store or input, or a Pushgateway to push to, is reached over the network."""
-    uris = [cfg.store.uri, cfg.data.uri, cfg.llm.model, cfg.vlm.model, cfg.vlm.pretrained]
+def needs_network(cfg: GlovConfig, store_root: str) -> bool:
+    """An s3:// store or input, or a Pushgateway to push to, is reached over the network.
+
+    `store_root` is the run's store as given (`--run-dir s3://...` overrides
+    store.uri, which then still names the default file store).
+    """
+    uris = [store_root, cfg.data.uri, cfg.llm.model, cfg.vlm.model, cfg.vlm.pretrained]
     return any(str(u).startswith("s3://") for u in uris if u) or bool(cfg.metrics.gateway())
 
 
@@ -155,7 +159,7 @@ def plan_containers(
     if read_only:
         passed[CA_BUNDLE_VAR] = str(read_only[0])
     uid = IMAGE_UID if os.geteuid() == 0 else str(os.geteuid())
-    network = "host" if needs_network(cfg) else "none"
+    network = "host" if needs_network(cfg, store_root) else "none"
     return ContainerPlan(f"{uid}:0", network, binds, read_only, passed)
 
 
