@@ -79,10 +79,12 @@ class Placement:
         task.set_container_image(self.gpu_image if image == "gpu" else self.cpu_image)
         task.set_cpu_request(res.cpu)
         task.set_memory_request(res.memory)
+        # The shared models build on the CPU: a GPU neither requested nor queued for.
+        gpu = res.accelerators > 0 and kind != "models"
         threads = str(self.threads or cpu_threads(res.cpu))
         for name in THREAD_ENV:
             task.set_env_variable(name, threads)
-        if res.accelerators > 0 and kind != "models":
+        if gpu:
             task.set_accelerator_type(p.accelerator_type)
             task.set_accelerator_limit(res.accelerators)
             for key, value in p.node_selector.items():
@@ -110,7 +112,7 @@ class Placement:
         if p.cache_pvc:
             kubernetes.mount_pvc(task, pvc_name=p.cache_pvc, mount_path=p.cache_mount)
         kubernetes.add_pod_label(task, *POD_LABEL)
-        self._queue(task, gpu=res.accelerators > 0)
+        self._queue(task, gpu=gpu)
         return task
 
     def _queue(self, task: PipelineTask, *, gpu: bool) -> None:

@@ -10,6 +10,11 @@
 - whether the objective can shard at all (glov.config.kinds: safety cannot yet);
 - the estimate of the compiled workflow against Argo's limits.
 
+Every plan has one shared-models task between data prep and the arms (it
+converts the GGUF LLM and trains the `build://` VLM once per run): llm_model
+and vlm_pretrained are run parameters, so whether a run needs either is known
+only when it starts, and the task does nothing when it needs neither.
+
 plan_pipeline refuses a config the pipeline cannot run, before anything is
 compiled, written or created.
 """
