@@ -36,7 +36,13 @@ def test_every_scorer_builder_takes_the_same_arguments(name):
     rows += [o.scorer for o in kinds.OBJECTIVES.values() if o.scorer and name in o.vlm_kinds]
     for ref in rows:
         params = list(inspect.signature(kinds.load(ref)).parameters)
-        assert params == ["cfg", "objective", "cache_dir", "shared_features"], ref
+        assert params == [
+            "cfg",
+            "objective",
+            "cache_dir",
+            "shared_features",
+            "model_share",
+        ], ref
 
 
 def test_report_modules_have_the_three_functions():
