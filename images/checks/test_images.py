@@ -121,11 +121,12 @@ def _cpu_task_modules() -> list[str]:
 
     from glov.config import load_config
     from pipelines.glov_pipeline import build_pipeline
+    from pipelines.plan import plan_pipeline
 
     cfg = load_config("smoke", ["pipeline.steps_per_pod=1", "pipeline.eval_shards=2"])
     path = ROOT / ".cache" / "check-cpu-tasks.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(build_pipeline(cfg), str(path))
+    compiler.Compiler().compile(build_pipeline(plan_pipeline(cfg)), str(path))
     text = path.read_text()
     path.unlink()
     import yaml
